@@ -1,0 +1,153 @@
+"""A real fast-dev-run training -> evaluate -> export, and what the exported ONNX file holds."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+
+from tests.conftest import KERAS_WEIGHTS, ROOT
+from training.data import load_folder_split
+from training.labels import EMOTIONS
+
+REQUIRED_METADATA = {
+    "name", "version", "labels", "crop", "backbone", "alpha", "input_size", "flip_tta",
+    "training_data", "val_metrics", "weights_source", "exported_with", "created", "parity",
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def fast_run(small_fer_folder: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from training.train import TrainConfig, train
+
+    weights = "imagenet" if KERAS_WEIGHTS.is_dir() else "none"
+    run_dir = tmp_path_factory.mktemp("runs") / "fast"
+    config = TrainConfig(
+        data=str(small_fer_folder), run_dir=str(run_dir), weights=weights, batch_size=16,
+        fast_dev_run=True,
+    )  # fmt: skip
+    return train(config)
+
+
+def onnx_file(run_dir: Path) -> Path:
+    (path,) = (run_dir / "export").glob("*.onnx")
+    return path
+
+
+def test_run_directory_holds_every_artefact(fast_run: Path) -> None:
+    for name in ("config.json", "history.csv", "report.json", "report.txt", "train_summary.json",
+                 "checkpoints/best.keras", "plots/accuracy.png", "plots/loss.png",
+                 "plots/confusion_matrix.png"):  # fmt: skip
+        assert (fast_run / name).is_file(), name
+    assert (fast_run / "plots" / "loss.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    history = (fast_run / "history.csv").read_text().splitlines()
+    assert history[0].split(",")[:2] == ["epoch", "accuracy"]
+    assert len(history) == 3  # header + one frozen epoch + one fine-tuning epoch
+    report = json.loads((fast_run / "report.json").read_text())
+    assert set(report["per_class"]) == set(EMOTIONS)
+    assert sum(map(sum, report["confusion_matrix"])) == report["samples"] == 7 * 24
+    assert "accuracy" in (fast_run / "report.txt").read_text()
+
+
+def test_exported_metadata_is_complete(fast_run: Path) -> None:
+    path = onnx_file(fast_run)
+    props = {p.key: p.value for p in onnx.load(str(path)).metadata_props}
+    assert REQUIRED_METADATA <= set(props)
+    assert json.loads(props["labels"]) == list(EMOTIONS)
+    crop = json.loads(props["crop"])
+    assert (crop["size"], crop["channels"]) == (48, 1)
+    report = json.loads((fast_run / "report.json").read_text())
+    assert json.loads(props["val_metrics"])["accuracy"] == pytest.approx(report["accuracy"])
+    assert json.loads(props["parity"])["passed"] is True
+    assert int(json.loads(props["exported_with"])["opset"]) >= 17
+    card = json.loads(path.with_name(path.stem + ".card.json").read_text())
+    assert card["sha256"] and card["val_report"]["samples"] == report["samples"]
+
+
+def test_onnxruntime_matches_keras_on_real_faces(fast_run: Path, small_fer_folder: Path) -> None:
+    import keras
+    import onnxruntime as ort
+
+    from training.export import inference_model
+
+    faces = load_folder_split(small_fer_folder / "val", progress=False)
+    x = faces.images[..., None].astype(np.float32)
+    keras_model = inference_model(
+        keras.models.load_model(fast_run / "checkpoints" / "best.keras"), True
+    )
+    expected = keras_model.predict(x, verbose=0)
+    session = ort.InferenceSession(str(onnx_file(fast_run)), providers=["CPUExecutionProvider"])
+    got = session.run(None, {session.get_inputs()[0].name: x})[0]
+    assert got.shape == (len(faces), 7)
+    np.testing.assert_allclose(got.sum(axis=1), 1.0, atol=1e-5)
+    # A trained model does not answer 1/7 everywhere, so agreement below means something.
+    assert float(np.abs(got - 1 / 7).max()) > 1e-3
+    assert float(np.abs(got - expected).max()) <= 1e-4
+    assert (got.argmax(1) == expected.argmax(1)).all()
+
+
+def test_exported_model_runs_without_tensorflow(fast_run: Path, small_fer_folder: Path) -> None:
+    face = next((small_fer_folder / "val" / "happy").iterdir())
+    script = f"""
+import sys, numpy as np, cv2, onnxruntime as ort
+img = cv2.imread({str(face)!r}, cv2.IMREAD_GRAYSCALE)
+s = ort.InferenceSession({str(onnx_file(fast_run))!r}, providers=["CPUExecutionProvider"])
+p = s.run(None, {{s.get_inputs()[0].name: img[None, :, :, None].astype(np.float32)}})[0]
+assert "tensorflow" not in sys.modules and "keras" not in sys.modules
+print(p.shape, round(float(p.sum()), 4))
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "(1, 7) 1.0"
+
+
+def test_export_refuses_a_graph_that_fails_parity(
+    fast_run: Path, small_fer_folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import keras
+
+    from training import export
+
+    monkeypatch.setattr(export, "PARITY_TOLERANCE", -1.0)  # nothing can pass
+    model = keras.models.load_model(fast_run / "checkpoints" / "best.keras")
+    faces = load_folder_split(small_fer_folder / "val", progress=False)
+    target = fast_run / "refused" / "model.onnx"
+    with pytest.raises(export.ExportError, match="parity check failed"):
+        export.export_model(model, target, {"name": "x"}, faces.images[:8], flip_tta=True)
+    assert not target.exists()
+    assert target.with_suffix(".onnx.rejected").is_file()
+
+
+def test_training_again_into_a_finished_run_needs_resume(fast_run: Path) -> None:
+    from training.train import TrainConfig, train
+
+    with pytest.raises(FileExistsError, match="--resume"):
+        train(TrainConfig.load(fast_run))
+
+
+def test_predict_cli_prints_all_scores_as_json(fast_run: Path, small_fer_folder: Path) -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "training", "predict", "--model", str(onnx_file(fast_run)),
+         str(small_fer_folder / "val" / "happy"), "--json"],
+        capture_output=True, text=True, check=True, cwd=ROOT,
+    )  # fmt: skip
+    rows = json.loads(out.stdout)
+    assert len(rows) == 24
+    for row in rows:
+        assert set(row["scores"]) == set(EMOTIONS)
+        assert sum(row["scores"].values()) == pytest.approx(1.0, abs=1e-4)
+        assert row["emotion"] == max(row["scores"], key=row["scores"].get)
+
+
+def test_cli_reports_bad_data_in_one_line(tmp_path: Path) -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "training", "train", "--data", str(tmp_path / "nowhere"),
+         "--run-dir", str(tmp_path / "run"), "--fast-dev-run"],
+        capture_output=True, text=True, cwd=ROOT,
+    )  # fmt: skip
+    assert out.returncode == 2
+    assert "error: data path" in out.stderr and "does not exist" in out.stderr

@@ -1,0 +1,192 @@
+"""Export a trained model to a self-describing ONNX file, verified against Keras on real faces.
+
+The file is written under its final name only when onnxruntime and Keras agree on every parity
+image (same top-1, max |delta prob| <= PARITY_TOLERANCE); otherwise it is kept as ``*.rejected``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import platform
+import sys
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+import onnx
+import onnxruntime as ort
+import tensorflow as tf
+import tf2onnx
+
+from training import __version__
+from training.data import FaceSet
+from training.labels import CROP_SIZE, EMOTIONS
+from training.pipelines import as_model_input
+
+OPSET = 17
+PARITY_TOLERANCE = 1e-4
+PARITY_FACES = 512
+INPUT_NAME = "face"
+
+
+class ExportError(RuntimeError):
+    """The exported graph does not reproduce the Keras model."""
+
+
+@keras.saving.register_keras_serializable(package="training")
+class HorizontalFlip(keras.layers.Layer):
+    """Mirror images left-right (axis 2 of NHWC)."""
+
+    def call(self, inputs: Any) -> Any:
+        return keras.ops.flip(inputs, axis=2)
+
+
+def inference_model(model: keras.Model, flip_tta: bool) -> keras.Model:
+    """The graph to export: the classifier, averaged with its output on the mirrored face."""
+    if not flip_tta:
+        return model
+    face = keras.Input(model.input_shape[1:], name=INPUT_NAME)
+    probs = keras.layers.Average(name="probabilities")(
+        [model(face), model(HorizontalFlip(name="mirror")(face))]
+    )
+    return keras.Model(face, probs, name=f"{model.name}_flip_tta")
+
+
+def sha256_of(path: Path) -> str:
+    """Hex SHA-256 of a file."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def tool_versions() -> dict[str, str]:
+    """Versions of everything that shaped the exported file."""
+    return {
+        "training": __version__,
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "tf2onnx": tf2onnx.__version__,
+        "onnx": onnx.__version__,
+        "onnxruntime": ort.__version__,
+        "opset": str(OPSET),
+    }
+
+
+def check_parity(model: keras.Model, onnx_path: Path, images: np.ndarray) -> dict[str, Any]:
+    """Compare Keras and onnxruntime probabilities on the same faces."""
+    x = as_model_input(images)
+    expected = model.predict(x, batch_size=256, verbose=0)
+    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    got = session.run(None, {session.get_inputs()[0].name: x})[0]
+    max_diff = float(np.abs(expected - got).max())
+    same_top1 = float((expected.argmax(1) == got.argmax(1)).mean())
+    return {
+        "faces": len(images),
+        "max_abs_diff": max_diff,
+        "top1_agreement": same_top1,
+        "tolerance": PARITY_TOLERANCE,
+        "passed": bool(max_diff <= PARITY_TOLERANCE and same_top1 == 1.0),
+    }
+
+
+def export_model(
+    model: keras.Model,
+    out_path: Path,
+    metadata: dict[str, Any],
+    parity_images: np.ndarray,
+    flip_tta: bool,
+) -> tuple[Path, dict[str, Any]]:
+    """Convert with tf2onnx, attach metadata_props, verify; return the final path and parity."""
+    graph = inference_model(model, flip_tta)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    staging = out_path.with_suffix(".onnx.partial")
+    spec = (tf.TensorSpec((None, *model.input_shape[1:]), tf.float32, name=INPUT_NAME),)
+    onnx_model, _ = tf2onnx.convert.from_keras(graph, input_signature=spec, opset=OPSET)
+    props = {k: v if isinstance(v, str) else json.dumps(v) for k, v in metadata.items()}
+    onnx.helper.set_model_props(onnx_model, props)
+    onnx.save(onnx_model, str(staging))
+    parity = check_parity(graph, staging, parity_images)
+    if not parity["passed"]:
+        rejected = out_path.with_suffix(".onnx.rejected")
+        staging.replace(rejected)
+        raise ExportError(f"parity check failed, export kept as {rejected}: {parity}")
+    # Record the verified parity inside the file too, then move it to its final name.
+    props["parity"] = json.dumps(parity)
+    onnx.helper.set_model_props(onnx_model, props)
+    onnx.save(onnx_model, str(staging))
+    staging.replace(out_path)
+    return out_path, parity
+
+
+def build_metadata(
+    name: str, config: dict[str, Any], report: dict[str, Any], summary: dict[str, Any]
+) -> dict[str, Any]:
+    """metadata_props per the architecture's contract (values JSON-encoded where not strings)."""
+    weights = config["weights"]
+    weights_source = {
+        "imagenet": f"ImageNet weights of keras.applications {config['backbone']} (Apache-2.0)",
+        "none": "random initialisation",
+    }.get(weights, f"backbone weights file {Path(weights).name}")
+    return {
+        "name": name,
+        "version": f"{dt.date.today().isoformat()}",
+        "labels": list(EMOTIONS),
+        "output": "probabilities (N, 7), softmax, in labels order",
+        "crop": {
+            "size": CROP_SIZE,
+            "channels": 1,
+            "dtype": "float32",
+            "value_range": [0, 255],
+            "color": "grayscale",
+            "margin": config["crop_margin"],
+        },
+        "backbone": config["backbone"],
+        "alpha": config["alpha"],
+        "input_size": config["input_size"],
+        "flip_tta": config["flip_tta"],
+        "training_data": f"FER-2013 train ({summary.get('train_faces')} faces); "
+        f"val = {summary.get('val_source')}",
+        "val_metrics": {
+            "accuracy": report["accuracy"],
+            "loss": report["loss"],
+            "macro_f1": report["macro_f1"],
+            "recall": {k: v["recall"] for k, v in report["per_class"].items()},
+            "samples": report["samples"],
+        },
+        "weights_source": weights_source,
+        "exported_with": tool_versions(),
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }
+
+
+def export_run(run_dir: Path, parity_faces: FaceSet, name: str | None = None) -> Path:
+    """Export ``<run>/checkpoints/best.keras`` to ``<run>/export/<name>.onnx`` + model card."""
+    config = json.loads((run_dir / "config.json").read_text())
+    report = json.loads((run_dir / "report.json").read_text())
+    summary_path = run_dir / "train_summary.json"
+    summary = json.loads(summary_path.read_text()) if summary_path.is_file() else {}
+    name = name or f"fer-{config['backbone'].replace('_', '-')}-{config['input_size']}"
+    model = keras.models.load_model(str(run_dir / "checkpoints" / "best.keras"))
+    metadata = build_metadata(name, config, report, summary)
+    out_path, parity = export_model(
+        model,
+        run_dir / "export" / f"{name}.onnx",
+        metadata,
+        parity_faces.images[:PARITY_FACES],
+        config["flip_tta"],
+    )
+    card = {
+        **metadata,
+        "file": out_path.name,
+        "sha256": sha256_of(out_path),
+        "bytes": out_path.stat().st_size,
+        "parity": parity,
+        "val_report": report,
+        "training": {"config": config, "summary": summary},
+        "command": config.get("extra", {}).get("command"),
+        "exported_by": " ".join(sys.argv),
+    }
+    (out_path.parent / f"{name}.card.json").write_text(json.dumps(card, indent=2) + "\n")
+    return out_path

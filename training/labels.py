@@ -1,0 +1,16 @@
+"""The seven FER-2013 emotions in model output order, and the names they go by."""
+
+# Output order of every model this package builds: the original fer2013.csv codes 0..6.
+EMOTIONS: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+
+CROP_SIZE = 48  # FER-2013 faces are 48x48 grayscale.
+
+
+def label_index(name: str) -> int:
+    """Index of an emotion name (case-insensitive) in EMOTIONS; ValueError if unknown."""
+    try:
+        return EMOTIONS.index(name.strip().lower())
+    except ValueError:
+        raise ValueError(
+            f"unknown emotion {name!r}; expected one of {', '.join(EMOTIONS)}"
+        ) from None

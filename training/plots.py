@@ -1,0 +1,76 @@
+"""Training curves and the confusion matrix of a run, as PNG files in ``<run>/plots``."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+
+def plot_history(history_csv: Path, out_dir: Path) -> list[Path]:
+    """accuracy.png and loss.png: train and val curves per epoch."""
+    with history_csv.open() as handle:
+        rows = list(csv.DictReader(handle))
+    epochs = [int(r["epoch"]) + 1 for r in rows]
+    written = []
+    for metric in ("accuracy", "loss"):
+        fig, ax = plt.subplots(figsize=(6, 4))
+        ax.plot(epochs, [float(r[metric]) for r in rows], marker="o", label=f"train {metric}")
+        ax.plot(
+            epochs, [float(r[f"val_{metric}"]) for r in rows], marker="o", label=f"val {metric}"
+        )
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(metric)
+        ax.grid(alpha=0.3)
+        ax.legend()
+        fig.tight_layout()
+        path = out_dir / f"{metric}.png"
+        fig.savefig(path, dpi=100)
+        plt.close(fig)
+        written.append(path)
+    return written
+
+
+def plot_confusion(report_json: Path, out_dir: Path) -> Path:
+    """confusion_matrix.png: row-normalised, with counts in each cell."""
+    report = json.loads(report_json.read_text())
+    counts = np.array(report["confusion_matrix"], dtype=np.float64)
+    share = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    labels = report["labels"]
+    fig, ax = plt.subplots(figsize=(6.5, 5.5))
+    image = ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
+    ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
+    ax.set_yticks(range(len(labels)), labels)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(f"val accuracy {report['accuracy']:.1%}")
+    for i in range(len(labels)):
+        for j in range(len(labels)):
+            colour = "white" if share[i, j] > 0.5 else "black"
+            ax.text(
+                j, i, f"{int(counts[i, j])}", ha="center", va="center", color=colour, fontsize=8
+            )
+    fig.colorbar(image, ax=ax, fraction=0.046)
+    fig.tight_layout()
+    path = out_dir / "confusion_matrix.png"
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def plot_run(run_dir: Path) -> list[Path]:
+    """All plots a run directory has the data for."""
+    out_dir = run_dir / "plots"
+    out_dir.mkdir(exist_ok=True)
+    written: list[Path] = []
+    if (run_dir / "history.csv").is_file():
+        written += plot_history(run_dir / "history.csv", out_dir)
+    if (run_dir / "report.json").is_file():
+        written.append(plot_confusion(run_dir / "report.json", out_dir))
+    return written

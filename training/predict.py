@@ -1,0 +1,85 @@
+"""Predict emotions for face images (files or folders) with a Keras or an ONNX model."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from training.data import IMAGE_SUFFIXES, DataError, decode_face
+from training.labels import CROP_SIZE, EMOTIONS
+
+
+def collect_images(paths: Iterable[Path]) -> list[Path]:
+    """Image files named directly or found (recursively) in the given folders."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found += sorted(
+                p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+            )
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise DataError(f"{path} does not exist")
+    if not found:
+        raise DataError("no images to predict on")
+    return found
+
+
+def _probabilities(model_path: Path, faces: np.ndarray) -> np.ndarray:
+    x = faces[..., np.newaxis].astype(np.float32)
+    if model_path.suffix == ".onnx":
+        import onnxruntime as ort
+
+        session = ort.InferenceSession(str(model_path), providers=["CPUExecutionProvider"])
+        return np.asarray(session.run(None, {session.get_inputs()[0].name: x})[0])
+    import keras
+
+    from training.export import inference_model
+
+    model = keras.models.load_model(str(model_path))
+    return np.asarray(inference_model(model, flip_tta=True).predict(x, verbose=0))
+
+
+def predict_files(model_path: Path, files: list[Path]) -> list[dict[str, Any]]:
+    """One row per image: path, top label, its probability and all seven probabilities."""
+    from tqdm import tqdm
+
+    faces = np.stack(
+        [
+            decode_face(f.read_bytes(), str(f), CROP_SIZE)
+            for f in tqdm(files, desc="reading", leave=False)
+        ]
+    )
+    probs = _probabilities(model_path, faces)
+    rows = []
+    for path, p in zip(files, probs, strict=True):
+        top = int(p.argmax())
+        rows.append(
+            {
+                "path": str(path),
+                "emotion": EMOTIONS[top],
+                "confidence": float(p[top]),
+                "scores": {name: float(v) for name, v in zip(EMOTIONS, p, strict=True)},
+            }
+        )
+    return rows
+
+
+def format_predictions(rows: list[dict[str, Any]], as_json: bool) -> str:
+    """JSON lines or a table with one column per emotion."""
+    if as_json:
+        return json.dumps(rows, indent=2)
+    header = f"{'image':<40}{'emotion':>10}" + "".join(f"{e[:8]:>9}" for e in EMOTIONS)
+    lines = [header]
+    for row in rows:
+        name = row["path"][-39:]
+        lines.append(
+            f"{name:<40}{row['emotion']:>10}"
+            + "".join(f"{row['scores'][e]:>9.3f}" for e in EMOTIONS)
+        )
+    return "\n".join(lines)
