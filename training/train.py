@@ -52,7 +52,7 @@ class TrainConfig:
     freeze_batchnorm: bool = False
     patience: int = 8
     flip_tta: bool = True
-    crop_margin: float = 0.1
+    crop_margin: float = 0.02  # scripts/measure_crop_margin.py
     val_fraction: float = 0.1
     seed: int = 1337
     tensorboard: bool = False

@@ -1,0 +1,3 @@
+"""Facial emotion recognition service: FastAPI + onnxruntime + OpenCV."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,44 @@
+"""POST /v1/predict: one uploaded image -> every face with its emotions."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, File, Query, UploadFile
+
+from service.api.convert import faces_of, image_of
+from service.api.deps import ReadyState
+from service.pipeline import analyze_bytes
+from service.schemas import ModelRef, PredictResponse, error_responses
+
+router = APIRouter(tags=["predict"])
+
+
+@router.post(
+    "/v1/predict",
+    response_model=PredictResponse,
+    responses=error_responses(413, 415, 422, 503),
+)
+async def predict(
+    state: ReadyState,
+    file: Annotated[UploadFile, File(description="a JPEG, PNG, WebP or BMP image")],
+    max_faces: Annotated[
+        int | None, Query(ge=1, le=100, description="most faces to return")
+    ] = None,
+    min_face_size: Annotated[
+        int | None, Query(ge=8, le=4096, description="smallest face side in pixels")
+    ] = None,
+) -> PredictResponse:
+    """Detect faces in one image and classify each face's emotion."""
+    limits = state.limits(max_faces, min_face_size)
+    data = await file.read(limits.max_bytes + 1)
+    analysis = await state.pool.run_or_reject(
+        analyze_bytes, data, state.detector, state.model, limits
+    )
+    state.metrics.observe_timings(analysis.timings_ms, len(analysis.faces))
+    return PredictResponse(
+        faces=faces_of(analysis, state.model.labels),
+        image=image_of(analysis),
+        model=ModelRef(name=state.model.name, version=state.model.version),
+        timings_ms=analysis.timings_ms,
+    )

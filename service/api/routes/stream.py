@@ -1,0 +1,35 @@
+"""WS /v1/stream: webcam frames in, per-frame results out (protocol in openapi/websocket.md)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, WebSocket
+
+from service.api.deps import State
+from service.streaming import CLOSE_TRY_LATER, StreamSession
+
+router = APIRouter(tags=["stream"])
+
+
+@router.websocket("/v1/stream")
+async def stream(
+    websocket: WebSocket,
+    state: State,
+    max_faces: Annotated[int | None, Query(ge=1, le=100)] = None,
+    min_face_size: Annotated[int | None, Query(ge=8, le=4096)] = None,
+) -> None:
+    """Stream frames; the latest frame wins and every dropped frame is counted."""
+    await websocket.accept()
+    if not state.ready:
+        await websocket.close(CLOSE_TRY_LATER, "the model is still warming up")
+        return
+    options = {k: v for k, v in (("max_faces", max_faces), ("min_face_size", min_face_size)) if v}
+    session = StreamSession(websocket, state, options)
+    state.metrics.open_streams.inc()
+    state.streams.add(session)
+    try:
+        await session.run()
+    finally:
+        state.streams.discard(session)
+        state.metrics.open_streams.dec()

@@ -1,0 +1,58 @@
+"""Service settings, read once from ``FER_*`` environment variables and validated at start-up."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+BUNDLED_MODEL = PROJECT_ROOT / "models" / "fer-mobilenet-96.onnx"
+
+
+class Settings(BaseSettings):
+    """Every knob of the service; each field is ``FER_<NAME>`` in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="FER_", frozen=True)
+
+    model_path: Path = BUNDLED_MODEL
+    detector: Literal["haar"] = "haar"
+    detector_max_side: Annotated[int, Field(ge=160, le=4096)] = 640
+    detector_scale_factor: Annotated[float, Field(gt=1.0, le=2.0)] = 1.1
+    detector_min_neighbors: Annotated[int, Field(ge=1, le=20)] = 5
+    min_face_size: Annotated[int, Field(ge=8, le=4096)] = 24
+    max_faces: Annotated[int, Field(ge=1, le=100)] = 20
+    max_upload_bytes: Annotated[int, Field(ge=1024)] = 10 * 1024 * 1024
+    max_pixels: Annotated[int, Field(ge=64 * 64)] = 40_000_000
+    worker_threads: Annotated[int, Field(ge=1, le=64)] = 2
+    queue_size: Annotated[int, Field(ge=0, le=1024)] = 16
+    ort_threads: Annotated[int, Field(ge=1, le=64)] = 1
+    opencv_threads: Annotated[int, Field(ge=0, le=64)] = 1
+    warmup_runs: Annotated[int, Field(ge=0, le=100)] = 3
+    stream_max_message_bytes: Annotated[int, Field(ge=1024)] = 4 * 1024 * 1024
+    stream_max_messages_per_second: Annotated[int, Field(ge=1, le=10_000)] = 240
+    cors_origins: Annotated[list[str], NoDecode] = []
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [o.strip() for o in value.split(",") if o.strip()]
+        return value
+
+    @field_validator("model_path")
+    @classmethod
+    def _model_exists(cls, value: Path) -> Path:
+        if not value.is_file():
+            raise ValueError(f"model file {value} does not exist")
+        return value
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings."""
+    return Settings()

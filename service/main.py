@@ -1,0 +1,128 @@
+"""Builds the FastAPI app: settings, lifespan (model, detector, workers), routers, errors."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+import cv2
+from fastapi import FastAPI, Request, Response
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+
+from service import __version__
+from service.api.routes import health, metrics, model_info, page, predict, stream
+from service.config import Settings, get_settings
+from service.errors import error_body, install_error_handlers
+from service.metrics import ServiceMetrics
+from service.model import EmotionModel, ModelLoadError
+from service.state import AppState, build_detector
+from service.workers import WorkerPool
+
+logger = logging.getLogger("service")
+
+# Multipart framing around the image: a request this much over the image limit is refused unread.
+MULTIPART_OVERHEAD = 64 * 1024
+
+
+def _warm_up(state: AppState) -> None:
+    state.model.warm_up(state.settings.warmup_runs)
+    state.ready = True
+    logger.info("model %s warmed up; ready", state.model.name)
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Load the model and detector once, warm up in the background, clean up at shutdown."""
+    settings: Settings = app.state.settings
+    cv2.setNumThreads(settings.opencv_threads)
+    try:
+        model = EmotionModel(settings.model_path, settings.ort_threads)
+    except ModelLoadError as exc:
+        logger.error("start-up failed: %s", exc)
+        raise
+    state = AppState(
+        settings=settings,
+        model=model,
+        detector=build_detector(settings),
+        pool=WorkerPool(settings.worker_threads, settings.queue_size),
+        metrics=app.state.metrics,
+    )
+    app.state.fer = state
+    logger.info("loaded model %s %s from %s", model.name, model.version, settings.model_path)
+    warm = asyncio.get_running_loop().run_in_executor(None, _warm_up, state)
+    try:
+        yield
+    finally:
+        await asyncio.gather(warm, return_exceptions=True)
+        state.pool.shutdown()
+
+
+def _route_of(request: Request) -> str:
+    route = request.scope.get("route")
+    return str(getattr(route, "path", "unmatched"))
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The application, configured from ``settings`` (default: the environment)."""
+    settings = settings or get_settings()
+    logging.basicConfig(level=settings.log_level.upper())
+    app = FastAPI(
+        title="FER service",
+        version=__version__,
+        summary="Facial emotion recognition: faces and their emotions from images and streams.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.metrics = ServiceMetrics()
+    install_error_handlers(app)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["*"],
+        )
+
+    @app.middleware("http")
+    async def count_requests(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        started = time.perf_counter()
+        length = request.headers.get("content-length", "")
+        if length.isdigit() and int(length) > settings.max_upload_bytes + MULTIPART_OVERHEAD:
+            response: Response = JSONResponse(
+                error_body(
+                    "payload_too_large",
+                    f"the request has {length} bytes; the limit is {settings.max_upload_bytes}",
+                ),
+                413,
+            )
+        else:
+            response = await call_next(request)
+        route = _route_of(request)
+        app.state.metrics.requests.labels(route, str(response.status_code)).inc()
+        app.state.metrics.request_seconds.labels(route).observe(time.perf_counter() - started)
+        return response
+
+    for router in (predict.router, stream.router, model_info.router, health.router,
+                   metrics.router, page.router):  # fmt: skip
+        app.include_router(router)
+    return app
+
+
+def _app_from_environment() -> FastAPI:
+    try:
+        return create_app()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"FER_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in exc.errors()
+        )
+        raise SystemExit(f"invalid configuration: {problems}") from None
+
+
+app = _app_from_environment()

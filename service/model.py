@@ -1,0 +1,78 @@
+"""The emotion classifier: one onnxruntime session and the metadata the model carries."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnxruntime as ort
+
+
+class ModelLoadError(RuntimeError):
+    """The model file is missing, corrupt or lacks the metadata the service needs."""
+
+
+@dataclass(frozen=True)
+class CropSpec:
+    """What the model expects as input: square grayscale crops of ``size`` pixels."""
+
+    size: int
+    channels: int
+    margin: float
+
+
+class EmotionModel:
+    """Classifies batches of face crops; labels and crop geometry come from the file itself."""
+
+    def __init__(self, path: Path, threads: int = 1) -> None:
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        try:
+            self._session = ort.InferenceSession(
+                str(path), options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as exc:  # onnxruntime raises its own untyped errors
+            raise ModelLoadError(f"cannot load model {path}: {exc}") from exc
+        meta = self._session.get_modelmeta().custom_metadata_map
+        try:
+            self.labels: tuple[str, ...] = tuple(json.loads(meta["labels"]))
+            crop = json.loads(meta["crop"])
+            self.crop = CropSpec(int(crop["size"]), int(crop["channels"]), float(crop["margin"]))
+            self.name = meta.get("name", path.stem)
+            self.version = meta.get("version", "unknown")
+            self.metadata: dict[str, Any] = {
+                k: _maybe_json(v) for k, v in meta.items() if k not in ("labels", "crop")
+            }
+        except (KeyError, ValueError, TypeError) as exc:
+            raise ModelLoadError(
+                f"model {path} lacks the labels/crop metadata the service needs ({exc})"
+            ) from exc
+        if self.crop.channels != 1:
+            raise ModelLoadError(f"model {path} wants {self.crop.channels} channels; only 1 works")
+        self.path = path
+        self._input = self._session.get_inputs()[0].name
+
+    def classify(self, crops: np.ndarray) -> np.ndarray:
+        """(N, size, size, 1) float32 crops -> (N, labels) probabilities, in one batch."""
+        if len(crops) == 0:
+            return np.empty((0, len(self.labels)), np.float32)
+        return np.asarray(self._session.run(None, {self._input: crops})[0])
+
+    def warm_up(self, runs: int) -> None:
+        """Run a few batches so the first real request does not pay for graph initialisation."""
+        size = self.crop.size
+        for run in range(runs):
+            batch = 1 + run % 4  # a few batch shapes, as real frames bring
+            self.classify(np.full((batch, size, size, 1), 128.0, np.float32))
+
+
+def _maybe_json(value: str) -> Any:
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value

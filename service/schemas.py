@@ -1,0 +1,114 @@
+"""Pydantic models of every response and error; they define the OpenAPI spec."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class Box(BaseModel):
+    """A face box in original image pixels (after EXIF orientation)."""
+
+    x: int
+    y: int
+    w: int
+    h: int
+
+
+class Face(BaseModel):
+    """One face: where it is, how sure the detector is, and its emotions."""
+
+    box: Box
+    detector_score: float = Field(ge=0, le=1)
+    emotion: str = Field(description="the most likely emotion")
+    confidence: float = Field(ge=0, le=1, description="probability of `emotion`")
+    scores: dict[str, float] = Field(description="probability of every emotion; sums to 1")
+
+
+class ImageSize(BaseModel):
+    """Size of the decoded image."""
+
+    width: int
+    height: int
+
+
+class ModelRef(BaseModel):
+    """Which model answered."""
+
+    name: str
+    version: str
+
+
+class PredictResponse(BaseModel):
+    """Every face found in one image, largest first."""
+
+    faces: list[Face]
+    image: ImageSize
+    model: ModelRef
+    timings_ms: dict[str, float] = Field(description="decode, detect, classify, total")
+
+
+class StreamResult(BaseModel):
+    """What the server sends for each processed stream frame."""
+
+    type: str = "result"
+    seq: int = Field(description="the client's sequence number, or the server's frame counter")
+    faces: list[Face]
+    image: ImageSize
+    timings_ms: dict[str, float]
+    received: int = Field(description="frames received on this stream so far")
+    processed: int = Field(description="frames processed on this stream so far")
+    dropped: int = Field(description="frames skipped because a newer one arrived first")
+
+
+class ErrorDetail(BaseModel):
+    """A stable machine-readable code and a human-readable message."""
+
+    code: str
+    message: str
+
+
+class ErrorResponse(BaseModel):
+    """The body of every error response."""
+
+    error: ErrorDetail
+
+
+class StreamError(BaseModel):
+    """Sent on the stream for a frame that could not be processed; the stream stays open."""
+
+    type: str = "error"
+    seq: int
+    error: ErrorDetail
+    dropped: int
+
+
+class Status(BaseModel):
+    """Liveness or readiness."""
+
+    status: str
+
+
+class CropInfo(BaseModel):
+    """The face crop the model expects."""
+
+    size: int
+    channels: int
+    margin: float
+
+
+class ModelInfo(BaseModel):
+    """The loaded model and the detector in front of it."""
+
+    name: str
+    version: str
+    labels: list[str]
+    crop: CropInfo
+    detector: str
+    metadata: dict[str, Any] = Field(description="everything else the model file declares")
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` entries for the given error statuses."""
+    return {status: {"model": ErrorResponse} for status in statuses}

@@ -1,0 +1,47 @@
+"""A bounded pool of threads for CPU-bound work, so the event loop never blocks."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
+from service.errors import ApiError
+
+T = TypeVar("T")
+
+
+class WorkerPool:
+    """``threads`` workers plus ``queue_size`` waiting jobs; beyond that REST callers get 503."""
+
+    def __init__(self, threads: int, queue_size: int) -> None:
+        self._executor = ThreadPoolExecutor(threads, thread_name_prefix="fer-worker")
+        self.capacity = threads + queue_size
+        self._slots = asyncio.Semaphore(self.capacity)
+
+    @property
+    def busy(self) -> bool:
+        """True when every worker and queue place is taken."""
+        return self._slots.locked()
+
+    async def run_or_reject(self, fn: Callable[..., T], *args: object) -> T:
+        """Run now or raise 503 with Retry-After when saturated (for request/response callers)."""
+        if self._slots.locked():
+            raise ApiError(
+                503,
+                "server_busy",
+                "every worker is busy; retry shortly",
+                headers={"Retry-After": "1"},
+            )
+        return await self.run(fn, *args)
+
+    async def run(self, fn: Callable[..., T], *args: object) -> T:
+        """Wait for a place, then run ``fn(*args)`` on a worker thread."""
+        async with self._slots:
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self._executor, fn, *args)
+
+    def shutdown(self) -> None:
+        """Finish running jobs and stop the threads."""
+        self._executor.shutdown(wait=True, cancel_futures=True)
