@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export KERAS_HOME ?= $(abspath ../shared/weights/keras)
 
-.PHONY: run test lint openapi bench clean
+.PHONY: run test lint openapi compose-smoke browser-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,8 +29,24 @@ lint: $(VENV)/.dev-installed
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: lint
+# Debian's Chromium for the browser tests (never a downloaded browser); installed when we can.
+browser-deps:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get install -y -q chromium >/dev/null 2>&1 || \
+	    { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }; \
+	  else echo "no /usr/bin/chromium and no root apt-get: browser tests will be skipped"; fi; \
+	fi
+
+test: lint browser-deps
 	$(BIN)/pytest
+
+# docker compose up for real, probed over HTTP and WebSocket, plus the training image.
+compose-smoke: $(VENV)/.dev-installed
+	@if [ -x ../shared/tools/with-docker ]; then \
+	  ../shared/tools/with-docker -- scripts/compose-smoke.sh; \
+	elif docker info >/dev/null 2>&1; then scripts/compose-smoke.sh; \
+	else echo "SKIPPED compose smoke test: no Docker engine and no ../shared/tools/with-docker"; fi
 
 openapi: $(VENV)/.serve-installed
 	$(BIN)/python -m service.openapi_export openapi/openapi.json

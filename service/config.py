@@ -10,7 +10,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-BUNDLED_MODEL = PROJECT_ROOT / "models" / "fer-mobilenet-96.onnx"
+BUNDLED_MODEL = PROJECT_ROOT / "models" / "fer-mobilenet-64.onnx"
 
 
 class Settings(BaseSettings):
