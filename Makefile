@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export KERAS_HOME ?= $(abspath ../shared/weights/keras)
 
-.PHONY: run test lint openapi compose-smoke browser-deps clean
+.PHONY: run test lint openapi compose-smoke browser-deps bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,12 @@ compose-smoke: $(VENV)/.dev-installed
 
 openapi: $(VENV)/.serve-installed
 	$(BIN)/python -m service.openapi_export openapi/openapi.json
+
+# Minutes, not hours: REST at concurrency 1/4/8/16, WebSocket streams, stages, RSS; then the
+# classifier alone. Tables go to stdout, raw numbers to test-output/bench.json.
+bench: $(VENV)/.dev-installed
+	$(BIN)/python bench/service_bench.py
+	$(BIN)/python bench/classifier_latency.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache test-output

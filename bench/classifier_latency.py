@@ -25,7 +25,7 @@ def faces(count: int, size: int) -> np.ndarray:
     """(count, size, size, 1) float32 real face crops."""
     files = sorted(FER_VAL.glob("*/*.jpg"))[:count]
     if files:
-        crops = [cv2.imread(str(f), cv2.IMREAD_GRAYSCALE) for f in files]
+        crops = [np.asarray(cv2.imread(str(f), cv2.IMREAD_GRAYSCALE)) for f in files]
     else:
         from skimage import data
 

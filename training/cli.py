@@ -33,6 +33,7 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--weights", help="imagenet | none | PATH to backbone weights (default imagenet)"
     )
+    p.add_argument("--init-from", help="start from a trained .keras model (same architecture)")
     p.add_argument("--fast-dev-run", action="store_true", help="a few batches per phase, for tests")
     p.add_argument("--tensorboard", action="store_true", help="also write TensorBoard logs")
     simple = {"input_size": int, "alpha": float, "dropout": float, "batch_size": int,

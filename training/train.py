@@ -55,6 +55,7 @@ class TrainConfig:
     crop_margin: float = 0.02  # scripts/measure_crop_margin.py
     val_fraction: float = 0.1
     seed: int = 1337
+    init_from: str | None = None
     tensorboard: bool = False
     fast_dev_run: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
@@ -148,6 +149,10 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
     model = build_model(
         config.backbone, config.input_size, config.alpha, config.weights, config.dropout
     )
+    if config.init_from:
+        # Warm restart: every weight from an earlier run's model of the same architecture.
+        model.set_weights(keras.models.load_model(config.init_from).get_weights())
+        print(f"initialised from {config.init_from}")
     history_log = keras.callbacks.CSVLogger(str(paths.history), append=True)
 
     if not paths.done.exists():

@@ -1,0 +1,240 @@
+"""Benchmark the running service: REST and WebSocket throughput and latency; prints markdown.
+
+    python bench/service_bench.py                 # starts uvicorn on the bundled model
+    python bench/service_bench.py --url URL       # targets a running server instead
+    python bench/service_bench.py --seconds 5 --json bench/results.json
+
+Real face photos (scikit-image's astronaut) composed onto 640x480 frames, JPEG quality 85:
+one face, and three faces. The client runs on the same machine as the server, so both share
+the CPU: read the numbers as a lower bound, and compare medians across runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import platform
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import cv2
+import httpx
+import numpy as np
+from skimage import data
+from websockets.asyncio.client import connect
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def frame(faces: int) -> bytes:
+    """A 640x480 JPEG with ``faces`` copies of a real face photo."""
+    photo = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
+    canvas = np.full((480, 640, 3), 110, np.uint8)
+    if faces == 1:
+        canvas[60:420, 140:500] = cv2.resize(photo, (360, 360))
+    else:
+        head = cv2.resize(photo[0:300, 100:350], (166, 200))
+        for i in range(faces):
+            canvas[140:340, 20 + i * 210 : 186 + i * 210] = head
+    ok, buf = cv2.imencode(".jpg", canvas, [cv2.IMWRITE_JPEG_QUALITY, 85])
+    assert ok
+    return buf.tobytes()
+
+
+def percentile(samples: list[float], q: float) -> float:
+    """The q-th percentile (0..100) of the samples."""
+    return float(np.percentile(samples, q)) if samples else float("nan")
+
+
+def rest_load(url: str, image: bytes, concurrency: int, seconds: float) -> dict[str, Any]:
+    """``concurrency`` clients POSTing back to back for ``seconds``."""
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    lock = threading.Lock()
+    stop_at = time.perf_counter() + seconds
+
+    def client() -> None:
+        with httpx.Client(base_url=url, timeout=30) as http:
+            while time.perf_counter() < stop_at:
+                start = time.perf_counter()
+                r = http.post("/v1/predict", files={"file": ("f.jpg", image, "image/jpeg")})
+                elapsed = (time.perf_counter() - start) * 1000
+                with lock:
+                    statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
+                    if r.status_code == 200:
+                        latencies.append(elapsed)
+
+    threads = [threading.Thread(target=client) for _ in range(concurrency)]
+    began = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - began
+    return {
+        "concurrency": concurrency,
+        "requests_per_s": len(latencies) / wall,
+        "p50_ms": percentile(latencies, 50),
+        "p95_ms": percentile(latencies, 95),
+        "p99_ms": percentile(latencies, 99),
+        "statuses": statuses,
+    }
+
+
+async def one_stream(url: str, image: bytes, seconds: float, fps: float | None) -> dict[str, Any]:
+    """One stream: as fast as answers come (fps None) or paced at ``fps`` without waiting."""
+    ws_url = url.replace("http://", "ws://") + "/v1/stream"
+    sent_at: dict[int, float] = {}
+    latencies: list[float] = []
+    last: dict[str, Any] = {}
+    async with connect(ws_url, max_size=2**22) as ws:
+        began = time.perf_counter()
+        seq = 0
+        if fps is None:
+            while time.perf_counter() - began < seconds:
+                seq += 1
+                sent_at[seq] = time.perf_counter()
+                await ws.send(image)
+                last = json.loads(await ws.recv())
+                latencies.append((time.perf_counter() - sent_at[last["seq"]]) * 1000)
+        else:
+
+            async def receive() -> None:
+                nonlocal last
+                async for message in ws:
+                    last = json.loads(message)
+                    latencies.append((time.perf_counter() - sent_at[last["seq"]]) * 1000)
+
+            reader = asyncio.create_task(receive())
+            while time.perf_counter() - began < seconds:
+                seq += 1
+                sent_at[seq] = time.perf_counter()
+                await ws.send(image)
+                await asyncio.sleep(max(0.0, began + seq / fps - time.perf_counter()))
+            await asyncio.sleep(0.5)  # let the last answers arrive
+            reader.cancel()
+        wall = time.perf_counter() - began
+    return {
+        "sent": seq,
+        "processed_fps": last.get("processed", 0) / wall,
+        "dropped": last.get("dropped", 0),
+        "drop_rate": last.get("dropped", 0) / max(1, last.get("received", 1)),
+        "p50_ms": percentile(latencies, 50),
+        "p99_ms": percentile(latencies, 99),
+    }
+
+
+def stage_means(url: str) -> dict[str, float]:
+    """Mean ms per pipeline stage, from the server's own histograms."""
+    text = httpx.get(url + "/metrics").text
+    sums = dict(re.findall(r'fer_stage_seconds_sum\{stage="(\w+)"\} ([\d.e+-]+)', text))
+    counts = dict(re.findall(r'fer_stage_seconds_count\{stage="(\w+)"\} ([\d.e+-]+)', text))
+    return {k: 1000 * float(sums[k]) / max(1.0, float(counts[k])) for k in sums}
+
+
+def peak_rss_mb(pid: int) -> float:
+    """VmHWM of a local process in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def start_server(port: int) -> subprocess.Popen[bytes]:
+    """uvicorn on the bundled model; returns once /readyz says ready."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "service.main:app", "--port", str(port),
+         "--log-level", "warning"],
+        cwd=ROOT,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1)
+            return proc
+        except OSError:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError("server did not become ready")
+
+
+def main() -> None:
+    """Run every scenario and print the tables."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--url")
+    parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--json", type=Path, default=ROOT / "test-output" / "bench.json")
+    args = parser.parse_args()
+    proc = None
+    url = args.url
+    if url is None:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        proc = start_server(port)
+        url = f"http://127.0.0.1:{port}"
+    machine = f"{platform.machine()}, {platform.platform()}"
+    results: dict[str, Any] = {"machine": machine, "date": time.strftime("%Y-%m-%d %H:%M")}
+    results.update(rest=[], ws={})
+    try:
+        for faces in (1, 3):
+            image = frame(faces)
+            rest_load(url, image, 2, 1.0)  # warm the path
+            for concurrency in (1, 4, 8, 16):
+                row = rest_load(url, image, concurrency, args.seconds)
+                row["faces"] = faces
+                results["rest"].append(row)
+        one = frame(1)
+        results["ws"]["one_stream_max"] = asyncio.run(one_stream(url, one, args.seconds, None))
+
+        async def four_streams() -> list[dict[str, Any]]:
+            return list(
+                await asyncio.gather(*(one_stream(url, one, args.seconds, 30) for _ in range(4)))
+            )
+
+        results["ws"]["four_streams_30fps"] = asyncio.run(four_streams())
+        results["stages_ms"] = stage_means(url)
+        if proc is not None:
+            results["server_peak_rss_mb"] = peak_rss_mb(proc.pid)
+    finally:
+        if proc is not None:
+            proc.terminate()
+            proc.wait(10)
+
+    print(f"machine: {results['machine']}, {results['date']}\n")
+    print("| REST /v1/predict | faces | concurrency | req/s | p50 ms | p95 ms | p99 ms | errors |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r in results["rest"]:
+        errors = sum(v for k, v in r["statuses"].items() if k != 200)
+        cells = [r["faces"], r["concurrency"], f"{r['requests_per_s']:.1f}", f"{r['p50_ms']:.1f}",
+                 f"{r['p95_ms']:.1f}", f"{r['p99_ms']:.1f}", errors]  # fmt: skip
+        print("| 640x480 JPEG | " + " | ".join(str(c) for c in cells) + " |")
+    one_max = results["ws"]["one_stream_max"]
+    four = results["ws"]["four_streams_30fps"]
+    print("\n| WebSocket | processed fps | drop rate | p50 ms | p99 ms |")
+    print("|---|---|---|---|---|")
+    rows = [("1 stream, as fast as answered", one_max)]
+    rows += [(f"stream {i} of 4 at 30 fps", s) for i, s in enumerate(four, 1)]
+    for name, s in rows:
+        print(f"| {name} | {s['processed_fps']:.1f} | {s['drop_rate']:.1%} | "
+              f"{s['p50_ms']:.1f} | {s['p99_ms']:.1f} |")  # fmt: skip
+    print("\n| stage | mean ms |\n|---|---|")
+    for stage, ms in results["stages_ms"].items():
+        print(f"| {stage} | {ms:.2f} |")
+    if "server_peak_rss_mb" in results:
+        print(f"\nserver peak RSS: {results['server_peak_rss_mb']:.0f} MB")
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"\nJSON: {args.json}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,67 @@
+"""The model that ships in models/: complete metadata, a card that matches, and honest numbers."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+
+from service.config import BUNDLED_MODEL
+from tests.conftest import FER_DATA, needs_fer_data
+
+CARD = BUNDLED_MODEL.with_suffix(".card.json")
+ASSETS = BUNDLED_MODEL.with_suffix("")
+LABELS = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
+FOLDER_OF = {label: label for label in LABELS}
+
+
+def test_shipped_model_metadata_is_complete() -> None:
+    props = {p.key: p.value for p in onnx.load(str(BUNDLED_MODEL)).metadata_props}
+    assert json.loads(props["labels"]) == LABELS
+    crop = json.loads(props["crop"])
+    assert (crop["size"], crop["channels"], crop["value_range"]) == (48, 1, [0, 255])
+    assert 0 <= crop["margin"] < 0.5
+    metrics = json.loads(props["val_metrics"])
+    assert metrics["samples"] == 3589, "metrics must come from the whole FER-2013 val split"
+    assert set(metrics["recall"]) == set(LABELS)
+    assert json.loads(props["parity"])["passed"] is True
+    assert "ImageNet" in props["weights_source"]
+    for key in ("name", "version", "backbone", "input_size", "exported_with", "created"):
+        assert props[key], key
+
+
+def test_model_card_describes_this_exact_file() -> None:
+    card = json.loads(CARD.read_text())
+    assert card["sha256"] == hashlib.sha256(BUNDLED_MODEL.read_bytes()).hexdigest()
+    assert card["file"] == BUNDLED_MODEL.name
+    assert card["command"].startswith("python -m training train")
+    assert card["training"]["summary"]["train_minutes"] > 0
+    for name in ("accuracy.png", "loss.png", "confusion_matrix.png", "report.txt", "history.csv"):
+        assert (ASSETS / name).is_file(), name
+    assert (BUNDLED_MODEL.parent / "README.md").read_text().count(BUNDLED_MODEL.name) >= 1
+
+
+@needs_fer_data
+@pytest.mark.slow
+def test_val_accuracy_matches_the_model_card() -> None:
+    import cv2
+
+    images, labels = [], []
+    for index, label in enumerate(LABELS):
+        for path in sorted((FER_DATA / "val" / FOLDER_OF[label]).glob("*.jpg")):
+            images.append(cv2.imread(str(path), cv2.IMREAD_GRAYSCALE))
+            labels.append(index)
+    x = np.stack(images)[..., None].astype(np.float32)
+    session = ort.InferenceSession(str(BUNDLED_MODEL), providers=["CPUExecutionProvider"])
+    name = session.get_inputs()[0].name
+    probs = np.concatenate(
+        [session.run(None, {name: x[i : i + 256]})[0] for i in range(0, len(x), 256)]
+    )
+    accuracy = float((probs.argmax(1) == np.array(labels)).mean())
+    card = json.loads(CARD.read_text())
+    assert len(labels) == card["val_report"]["samples"] == 3589
+    assert accuracy == pytest.approx(card["val_report"]["accuracy"], abs=0.003)
