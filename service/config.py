@@ -34,12 +34,13 @@ class Settings(BaseSettings):
     warmup_runs: Annotated[int, Field(ge=0, le=100)] = 3
     stream_max_message_bytes: Annotated[int, Field(ge=1024)] = 4 * 1024 * 1024
     stream_max_messages_per_second: Annotated[int, Field(ge=1, le=10_000)] = 240
+    api_keys: Annotated[list[str], NoDecode] = []
     cors_origins: Annotated[list[str], NoDecode] = []
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("cors_origins", "api_keys", mode="before")
     @classmethod
-    def _split_origins(cls, value: object) -> object:
+    def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):
             return [o.strip() for o in value.split(",") if o.strip()]
         return value

@@ -9,12 +9,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 import cv2
-from fastapi import FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from service import __version__
+from service.api.deps import require_api_key
 from service.api.routes import health, metrics, model_info, page, predict, stream
 from service.config import Settings, get_settings
 from service.errors import error_body, install_error_handlers
@@ -109,8 +110,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.metrics.request_seconds.labels(route).observe(time.perf_counter() - started)
         return response
 
-    for router in (predict.router, stream.router, model_info.router, health.router,
-                   metrics.router, page.router):  # fmt: skip
+    protected = [Depends(require_api_key)]
+    app.include_router(predict.router, dependencies=protected)
+    app.include_router(model_info.router, dependencies=protected)
+    app.include_router(stream.router)  # checks the key itself, to close with a reason
+    for router in (health.router, metrics.router, page.router):
         app.include_router(router)
     return app
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hmac
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Security
+from fastapi.security import APIKeyHeader
 from starlette.requests import HTTPConnection
 
 from service.errors import ApiError
@@ -25,6 +27,28 @@ def get_ready_state(connection: HTTPConnection) -> AppState:
             503, "not_ready", "the model is still warming up", headers={"Retry-After": "1"}
         )
     return state
+
+
+API_KEY_HEADER = "X-API-Key"
+API_KEY_QUERY = "api_key"  # browsers cannot set headers on a WebSocket
+_api_key_header = APIKeyHeader(name=API_KEY_HEADER, auto_error=False)
+
+
+def key_is_valid(state: AppState, key: str | None) -> bool:
+    """True when no keys are configured, or ``key`` is one of them (constant-time compare)."""
+    keys = state.settings.api_keys
+    if not keys:
+        return True
+    return key is not None and any(hmac.compare_digest(key, k) for k in keys)
+
+
+def require_api_key(
+    connection: HTTPConnection, header_key: Annotated[str | None, Security(_api_key_header)]
+) -> None:
+    """401 unless the request carries a configured key (header, or query for WebSockets)."""
+    key = header_key or connection.query_params.get(API_KEY_QUERY)
+    if not key_is_valid(get_state(connection), key):
+        raise ApiError(401, "unauthorized", f"send a valid API key in the {API_KEY_HEADER} header")
 
 
 State = Annotated[AppState, Depends(get_state)]

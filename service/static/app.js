@@ -8,6 +8,9 @@ const capture = document.createElement("canvas");
 const COLORS = { angry: "#d62728", disgust: "#8c564b", fear: "#9467bd", happy: "#2ca02c",
                  sad: "#1f77b4", surprise: "#ff7f0e", neutral: "#7f7f7f" };
 let labels = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"];
+// With FER_API_KEYS set, open the page as /?api_key=KEY; the key goes with every call.
+const apiKey = new URLSearchParams(location.search).get("api_key");
+const authHeaders = apiKey ? { "X-API-Key": apiKey } : {};
 
 const live = { stream: null, socket: null, inFlight: false, sentAt: 0, timer: null,
                retries: 0, processedTimes: [], wanted: false };
@@ -19,13 +22,15 @@ function setStatus(el, text, isError = false) {
 
 async function loadModelInfo() {
   try {
-    const info = await (await fetch("/v1/model")).json();
+    const response = await fetch("/v1/model", { headers: authHeaders });
+    const info = await response.json();
+    if (!response.ok) throw new Error(info.error ? info.error.message : response.status);
     labels = info.labels;
     const acc = info.metadata?.val_metrics?.accuracy;
     $("model-info").textContent = `model ${info.name} (${info.version})` +
       (acc ? `, FER-2013 val accuracy ${(100 * acc).toFixed(1)}%` : "") + `, detector ${info.detector}`;
-  } catch {
-    setStatus($("model-info"), "The server is unreachable.", true);
+  } catch (err) {
+    setStatus($("model-info"), `Cannot load model information: ${err.message || err}`, true);
   }
   buildBars();
 }
@@ -103,7 +108,8 @@ function stopCamera() {
 
 function connect() {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
-  const socket = new WebSocket(`${scheme}://${location.host}/v1/stream`);
+  const query = apiKey ? `?api_key=${encodeURIComponent(apiKey)}` : "";
+  const socket = new WebSocket(`${scheme}://${location.host}/v1/stream${query}`);
   live.socket = socket;
   live.inFlight = false;
   setStatus($("live-status"), "Connecting to the server…");
@@ -183,7 +189,7 @@ async function predictFile(file) {
   form.append("file", file);
   let body;
   try {
-    const response = await fetch("/v1/predict", { method: "POST", body: form });
+    const response = await fetch("/v1/predict", { method: "POST", body: form, headers: authHeaders });
     body = await response.json();
     if (!response.ok) {
       setStatus(status, `The server refused ${file.name}: ${body.error ? body.error.message : response.status}`, true);

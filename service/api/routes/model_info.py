@@ -5,12 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from service.api.deps import State
-from service.schemas import CropInfo, ModelInfo
+from service.schemas import CropInfo, ModelInfo, error_responses
 
 router = APIRouter(tags=["model"])
 
 
-@router.get("/v1/model", response_model=ModelInfo)
+@router.get("/v1/model", response_model=ModelInfo, responses=error_responses(401))
 async def model_info(state: State) -> ModelInfo:
     """Labels, crop geometry, metrics and version of the loaded model."""
     model = state.model

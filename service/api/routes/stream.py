@@ -6,8 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, WebSocket
 
-from service.api.deps import State
-from service.streaming import CLOSE_TRY_LATER, StreamSession
+from service.api.deps import API_KEY_HEADER, API_KEY_QUERY, State, key_is_valid
+from service.streaming import CLOSE_POLICY, CLOSE_TRY_LATER, StreamSession
 
 router = APIRouter(tags=["stream"])
 
@@ -21,6 +21,10 @@ async def stream(
 ) -> None:
     """Stream frames; the latest frame wins and every dropped frame is counted."""
     await websocket.accept()
+    key = websocket.headers.get(API_KEY_HEADER) or websocket.query_params.get(API_KEY_QUERY)
+    if not key_is_valid(state, key):
+        await websocket.close(CLOSE_POLICY, f"missing or invalid API key ({API_KEY_QUERY}=...)")
+        return
     if not state.ready:
         await websocket.close(CLOSE_TRY_LATER, "the model is still warming up")
         return
