@@ -50,10 +50,11 @@ def test_model_card_describes_this_exact_file() -> None:
 def test_val_accuracy_matches_the_model_card() -> None:
     import cv2
 
-    images, labels = [], []
+    images: list[np.ndarray] = []
+    labels: list[int] = []
     for index, label in enumerate(LABELS):
         for path in sorted((FER_DATA / "val" / FOLDER_OF[label]).glob("*.jpg")):
-            images.append(cv2.imread(str(path), cv2.IMREAD_GRAYSCALE))
+            images.append(np.asarray(cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)))
             labels.append(index)
     x = np.stack(images)[..., None].astype(np.float32)
     session = ort.InferenceSession(str(BUNDLED_MODEL), providers=["CPUExecutionProvider"])
