@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
@@ -84,3 +90,31 @@ def _offline_keras_weights() -> None:
     if KERAS_WEIGHTS.is_dir():
         os.environ.setdefault("KERAS_HOME", str(KERAS_WEIGHTS))
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+@pytest.fixture(scope="session")
+def live_server() -> Iterator[str]:
+    """The real service under uvicorn on a free port, on the bundled model; yields its URL."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "service.main:app", "--port", str(port)],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if urllib.request.urlopen(f"{url}/readyz", timeout=1).status == 200:
+                break
+        except OSError:
+            pass
+        if time.monotonic() > deadline or proc.poll() is not None:
+            proc.kill()
+            output = proc.stdout.read().decode() if proc.stdout else ""
+            raise RuntimeError(f"service did not start: {output}")
+        time.sleep(0.2)
+    yield url
+    proc.terminate()
+    proc.wait(10)

@@ -3,11 +3,6 @@
 from __future__ import annotations
 
 import base64
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -48,39 +43,6 @@ def face_frames(count: int = 20) -> list[np.ndarray]:
     return frames
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[str]:
-    """The real service under uvicorn, on the bundled model."""
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "service.main:app", "--port", str(port)],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if urllib.request.urlopen(f"{url}/readyz", timeout=1).status == 200:
-                break
-        except OSError:
-            pass
-        if time.monotonic() > deadline or proc.poll() is not None:
-            proc.kill()
-            raise RuntimeError(
-                f"service did not start: {proc.stdout.read().decode() if proc.stdout else ''}"
-            )
-        time.sleep(0.2)
-    yield url
-    proc.terminate()
-    proc.wait(10)
-
-
 BASE_ARGS = [
     "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -106,12 +68,12 @@ def browser(playwright: Playwright, tmp_path_factory: pytest.TempPathFactory) ->
     instance.close()
 
 
-def test_live_camera_frames_get_boxes_and_emotions(server: str, browser: Browser) -> None:
+def test_live_camera_frames_get_boxes_and_emotions(live_server: str, browser: Browser) -> None:
     OUTPUT.mkdir(parents=True, exist_ok=True)
     page = browser.new_page(viewport={"width": 1000, "height": 1400})
     results: list[str | bytes] = []
     page.on("websocket", lambda ws: ws.on("framereceived", lambda payload: results.append(payload)))
-    page.goto(server + "/")
+    page.goto(live_server + "/")
     page.wait_for_selector("text=FER-2013 val accuracy")
     page.get_by_role("button", name="Start camera").click()
     page.wait_for_function(
@@ -136,10 +98,12 @@ def test_live_camera_frames_get_boxes_and_emotions(server: str, browser: Browser
     page.close()
 
 
-def test_dropped_and_picked_images_get_their_faces_drawn(server: str, browser: Browser) -> None:
+def test_dropped_and_picked_images_get_their_faces_drawn(
+    live_server: str, browser: Browser
+) -> None:
     OUTPUT.mkdir(parents=True, exist_ok=True)
     page = browser.new_page(viewport={"width": 1000, "height": 1400})
-    page.goto(server + "/")
+    page.goto(live_server + "/")
     ok, jpeg = cv2.imencode(".jpg", sample_photo("astronaut"))
     assert ok
     data = base64.b64encode(jpeg.tobytes()).decode()
@@ -163,11 +127,11 @@ def test_dropped_and_picked_images_get_their_faces_drawn(server: str, browser: B
     page.close()
 
 
-def test_a_denied_camera_is_explained(server: str, playwright: Playwright) -> None:
+def test_a_denied_camera_is_explained(live_server: str, playwright: Playwright) -> None:
     # No fake-UI flag: the permission prompt is dismissed, so getUserMedia is refused.
     instance = playwright.chromium.launch(executable_path=str(CHROMIUM), args=BASE_ARGS)
     page = instance.new_page()
-    page.goto(server + "/")
+    page.goto(live_server + "/")
     page.get_by_role("button", name="Start camera").click()
     page.wait_for_selector("#live-status.error", timeout=15_000)
     message = page.locator("#live-status").inner_text()
