@@ -187,3 +187,34 @@ def test_errors_never_use_another_shape(client: TestClient) -> None:
     r = client.get("/v1/predict")
     assert_error(r, 405, "method_not_allowed")
     assert json.loads(r.text).keys() == {"error"}
+
+
+def test_hostile_images_get_documented_answers_and_the_server_keeps_working(
+    client: TestClient, astronaut: np.ndarray, astronaut_jpeg: bytes
+) -> None:
+    rgb = cv2.cvtColor(astronaut, cv2.COLOR_BGR2RGB)
+    tiny = io.BytesIO()
+    Image.fromarray(np.zeros((1, 1), np.uint8)).save(tiny, "PNG")
+    r = post_image(client, tiny.getvalue())
+    assert r.status_code == 200 and r.json()["faces"] == []
+    assert r.json()["image"] == {"width": 1, "height": 1}
+
+    cmyk = io.BytesIO()
+    Image.fromarray(rgb).convert("CMYK").save(cmyk, "JPEG", quality=90)
+    r = post_image(client, cmyk.getvalue())
+    assert r.status_code == 200 and len(r.json()["faces"]) == 1
+
+    frames = [Image.fromarray(rgb), Image.fromarray(255 - rgb)]
+    animated = io.BytesIO()
+    frames[0].save(animated, "GIF", save_all=True, append_images=frames[1:])
+    assert_error(post_image(client, animated.getvalue()), 415, "unsupported_media_type")
+
+    # A wrong or missing part content type does not matter: the bytes decide.
+    assert post_image(client, astronaut_jpeg, name="x.txt", mime="text/plain").status_code == 200
+    many_parts = {f"extra{i}": (None, "x") for i in range(200)}
+    r = client.post(
+        "/v1/predict", files={**many_parts, "file": ("a.jpg", astronaut_jpeg, "image/jpeg")}
+    )
+    assert r.status_code in (200, 400, 413, 422), r.text
+    assert set(r.json()) in ({"faces", "image", "model", "timings_ms"}, {"error"})
+    assert post_image(client, astronaut_jpeg).status_code == 200
