@@ -44,7 +44,8 @@ def test_sigterm_drains_requests_and_closes_streams(three_faces_jpeg: bytes) -> 
         assert ws.recv(timeout=30)
         statuses: list[int] = []
         # A 24 MP photo takes long enough to decode and scan that SIGTERM lands mid-request.
-        big = cv2.resize(cv2.imdecode(np.frombuffer(three_faces_jpeg, np.uint8), 1), (6000, 4000))
+        small = np.asarray(cv2.imdecode(np.frombuffer(three_faces_jpeg, np.uint8), 1))
+        big = cv2.resize(small, (6000, 4000))
         big_jpeg = cv2.imencode(".jpg", big)[1].tobytes()
         http = httpx.Client(base_url=url, timeout=30)
         assert http.get("/healthz").status_code == 200  # the connection is open and kept alive
