@@ -4,7 +4,6 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
-export KERAS_HOME ?= $(abspath ../shared/weights/keras)
 
 .PHONY: run test lint openapi compose-smoke browser-deps bench clean
 

@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 FER_DATA = SHARED / "data" / "fer2013"
 KERAS_WEIGHTS = SHARED / "weights" / "keras"
+HAS_IMAGENET_WEIGHTS = (KERAS_WEIGHTS / "models" / "mobilenet_1_0_224_tf_no_top.h5").is_file()
 EMOTION_FOLDERS = ("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise")
 
 needs_fer_data = pytest.mark.skipif(
@@ -87,7 +88,7 @@ def small_fer_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session", autouse=True)
 def _offline_keras_weights() -> None:
     """Point Keras at the offline ImageNet weights when this machine has them."""
-    if KERAS_WEIGHTS.is_dir():
+    if HAS_IMAGENET_WEIGHTS:
         os.environ.setdefault("KERAS_HOME", str(KERAS_WEIGHTS))
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 

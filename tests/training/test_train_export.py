@@ -11,7 +11,7 @@ import numpy as np
 import onnx
 import pytest
 
-from tests.conftest import KERAS_WEIGHTS, ROOT
+from tests.conftest import HAS_IMAGENET_WEIGHTS, ROOT
 from training.data import load_folder_split
 from training.labels import EMOTIONS
 
@@ -25,7 +25,7 @@ REQUIRED_METADATA = {
 def fast_run(small_fer_folder: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     from training.train import TrainConfig, train
 
-    weights = "imagenet" if KERAS_WEIGHTS.is_dir() else "none"
+    weights = "imagenet" if HAS_IMAGENET_WEIGHTS else "none"
     run_dir = tmp_path_factory.mktemp("runs") / "fast"
     config = TrainConfig(
         data=str(small_fer_folder), run_dir=str(run_dir), weights=weights, batch_size=16,
