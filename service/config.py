@@ -20,7 +20,7 @@ class Settings(BaseSettings):
 
     model_path: Path = BUNDLED_MODEL
     detector: Literal["haar"] = "haar"
-    detector_max_side: Annotated[int, Field(ge=160, le=4096)] = 640
+    detector_max_side: Annotated[int, Field(ge=160, le=4096)] = 400
     detector_scale_factor: Annotated[float, Field(gt=1.0, le=2.0)] = 1.1
     detector_min_neighbors: Annotated[int, Field(ge=1, le=20)] = 5
     min_face_size: Annotated[int, Field(ge=8, le=4096)] = 24
