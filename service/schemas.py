@@ -59,6 +59,7 @@ class StreamResult(BaseModel):
     timings_ms: dict[str, float]
     received: int = Field(description="frames received on this stream so far")
     processed: int = Field(description="frames processed on this stream so far")
+    failed: int = Field(description="frames answered with an error message so far")
     dropped: int = Field(description="frames skipped because a newer one arrived first")
 
 
@@ -81,6 +82,7 @@ class StreamError(BaseModel):
     type: str = "error"
     seq: int
     error: ErrorDetail
+    failed: int
     dropped: int
 
 

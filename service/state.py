@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from service.config import Settings
 from service.faces import FaceDetector, HaarDetector
@@ -22,7 +22,6 @@ class AppState:
     pool: WorkerPool
     metrics: ServiceMetrics
     ready: bool = False
-    streams: set[object] = field(default_factory=set)
 
     def limits(
         self,

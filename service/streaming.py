@@ -60,6 +60,7 @@ class StreamSession:
         self.options = options
         self.received = 0
         self.processed = 0
+        self.failed = 0
         self.dropped = 0
         self.next_seq: int | None = None
         self.pending: Frame | None = None
@@ -161,10 +162,12 @@ class StreamSession:
                 analyze_bytes, frame.data, state.detector, state.model, limits
             )
         except ApiError as exc:
+            self.failed += 1
             state.metrics.stream_frames.labels("failed").inc()
             error = StreamError(
                 seq=frame.seq,
                 error=ErrorDetail(code=exc.code, message=exc.message),
+                failed=self.failed,
                 dropped=self.dropped,
             )
             await self.ws.send_text(error.model_dump_json())
@@ -179,6 +182,7 @@ class StreamSession:
             timings_ms=analysis.timings_ms,
             received=self.received,
             processed=self.processed,
+            failed=self.failed,
             dropped=self.dropped,
         )
         await self.ws.send_text(result.model_dump_json())

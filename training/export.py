@@ -129,6 +129,8 @@ def build_metadata(
         "imagenet": f"ImageNet weights of keras.applications {config['backbone']} (Apache-2.0)",
         "none": "random initialisation",
     }.get(weights, f"backbone weights file {Path(weights).name}")
+    if config.get("init_from"):
+        weights_source += f"; training continued from {config['init_from']}"
     return {
         "name": name,
         "version": f"{dt.date.today().isoformat()}",

@@ -67,9 +67,10 @@ def test_a_bad_frame_is_reported_and_the_stream_goes_on(
         error = ws.receive_json()
         ws.send_bytes(astronaut_jpeg)
         result = ws.receive_json()
-    assert error["type"] == "error" and error["seq"] == 1
+    assert error["type"] == "error" and error["seq"] == 1 and error["failed"] == 1
     assert error["error"]["code"] == "unsupported_media_type"
     assert result["type"] == "result" and result["seq"] == 2 and len(result["faces"]) == 1
+    assert (result["received"], result["processed"], result["failed"]) == (2, 1, 1)
 
 
 @pytest.mark.parametrize(

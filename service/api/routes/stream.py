@@ -31,9 +31,7 @@ async def stream(
     options = {k: v for k, v in (("max_faces", max_faces), ("min_face_size", min_face_size)) if v}
     session = StreamSession(websocket, state, options)
     state.metrics.open_streams.inc()
-    state.streams.add(session)
     try:
         await session.run()
     finally:
-        state.streams.discard(session)
         state.metrics.open_streams.dec()
