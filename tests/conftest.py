@@ -93,14 +93,13 @@ def _offline_keras_weights() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
-@pytest.fixture(scope="session")
-def live_server() -> Iterator[str]:
-    """The real service under uvicorn on a free port, on the bundled model; yields its URL."""
+def start_service(*extra_args: str) -> tuple[subprocess.Popen[bytes], str]:
+    """uvicorn serving the bundled model on a free port; returns once /readyz says ready."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = int(s.getsockname()[1])
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "service.main:app", "--port", str(port)],
+        [sys.executable, "-m", "uvicorn", "service.main:app", "--port", str(port), *extra_args],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
@@ -108,7 +107,7 @@ def live_server() -> Iterator[str]:
     while True:
         try:
             if urllib.request.urlopen(f"{url}/readyz", timeout=1).status == 200:
-                break
+                return proc, url
         except OSError:
             pass
         if time.monotonic() > deadline or proc.poll() is not None:
@@ -116,6 +115,12 @@ def live_server() -> Iterator[str]:
             output = proc.stdout.read().decode() if proc.stdout else ""
             raise RuntimeError(f"service did not start: {output}")
         time.sleep(0.2)
+
+
+@pytest.fixture(scope="session")
+def live_server() -> Iterator[str]:
+    """The real service under uvicorn, on the bundled model; yields its URL."""
+    proc, url = start_service()
     yield url
     proc.terminate()
     proc.wait(10)

@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
-import urllib.request
 
 import cv2
 import httpx
@@ -17,29 +13,13 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from tests.conftest import ROOT
+from tests.conftest import start_service
 
 
 def test_sigterm_drains_requests_and_closes_streams(three_faces_jpeg: bytes) -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "service.main:app", "--port", str(port),
-         "--timeout-graceful-shutdown", "20"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
+    proc, url = start_service("--timeout-graceful-shutdown", "20")
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/readyz", timeout=1)
-                break
-            except OSError:
-                assert time.monotonic() < deadline and proc.poll() is None, "did not start"
-                time.sleep(0.2)
-        ws = connect(f"ws://127.0.0.1:{port}/v1/stream")
+        ws = connect(url.replace("http://", "ws://") + "/v1/stream")
         ws.send(three_faces_jpeg)
         assert ws.recv(timeout=30)
         statuses: list[int] = []
