@@ -17,7 +17,7 @@ router = APIRouter(tags=["predict"])
 @router.post(
     "/v1/predict",
     response_model=PredictResponse,
-    responses=error_responses(401, 413, 415, 422, 503),
+    responses=error_responses(400, 401, 413, 415, 422, 503),
 )
 async def predict(
     state: ReadyState,
