@@ -107,7 +107,7 @@ def _run_export(args: argparse.Namespace) -> int:
 
     config = TrainConfig.load(args.run_dir)
     splits = load_splits(args.data or Path(config.data), config.val_fraction, config.seed)
-    path = export_run(args.run_dir, splits.val, args.name, args.crop_margin)
+    path = export_run(args.run_dir, splits.val, args.name)
     print(f"exported {path} (parity verified) and its model card")
     return 0
 
@@ -142,7 +142,6 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--no-flip-tta", action="store_true")
         else:
             p.add_argument("--name", help="model name (default fer-<backbone>-<size>)")
-            p.add_argument("--crop-margin", type=float, help="override the run's crop margin")
     p = sub.add_parser("plot", help="draw a run's curves and confusion matrix")
     p.add_argument("--run-dir", required=True, type=Path)
     p = sub.add_parser("predict", help="emotions of face images (files or folders)")

@@ -163,13 +163,9 @@ def build_metadata(
     }
 
 
-def export_run(
-    run_dir: Path, parity_faces: FaceSet, name: str | None = None, crop_margin: float | None = None
-) -> Path:
+def export_run(run_dir: Path, parity_faces: FaceSet, name: str | None = None) -> Path:
     """Export ``<run>/checkpoints/best.keras`` to ``<run>/export/<name>.onnx`` + model card."""
     config = json.loads((run_dir / "config.json").read_text())
-    if crop_margin is not None:
-        config["crop_margin"] = crop_margin
     report = json.loads((run_dir / "report.json").read_text())
     summary_path = run_dir / "train_summary.json"
     summary = json.loads(summary_path.read_text()) if summary_path.is_file() else {}
