@@ -55,7 +55,7 @@ openapi: $(VENV)/.serve-installed
 bench: $(VENV)/.dev-installed
 	$(BIN)/python bench/service_bench.py
 	$(BIN)/python bench/classifier_latency.py
-	$(BIN)/python bench/detector_speed.py
+	$(BIN)/python -m bench.detector_eval
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache test-output

@@ -1,30 +1,39 @@
-"""Measure how FER-2013 crops relate to the service's Haar face boxes.
+"""Measure how FER-2013 crops relate to a detector's face boxes.
 
 FER-2013 faces were cut from photos by a detector. The service crops what its own detector
-finds, so the crop margin stored in the model metadata should make the two agree. This script
-puts FER val faces on a plain canvas, runs the Haar cascade the service uses and prints the box
-side as a share of the FER crop side: margin per side = (1 / share - 1) / 2.
+finds, so the crop must be framed like a FER face. This script puts FER val faces on a plain
+canvas, runs the service's detector and prints the box side as a share of the FER crop side and
+the crop centre's offset from the box centre:
 
-    python scripts/measure_crop_margin.py ../shared/data/fer2013/val
+- Haar: the share gives the crop margin stored in the classifier's metadata,
+  margin per side = (1 / share - 1) / 2;
+- BlazeFace: share and offset are ``FER_FRAMING`` in service/blazeface.py.
+
+    python scripts/measure_crop_margin.py ../shared/data/fer2013/val --detector blazeface
 """
 
 from __future__ import annotations
 
-import sys
+import argparse
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from service.blazeface import BlazeFaceDetector
+from service.config import BUNDLED_DETECTOR
+from service.faces import FaceDetector, HaarDetector
+
 UPSCALE = 192  # the cascade's 24 px window needs a larger face than 48 px
 
 
-def main(folder: Path, step: int = 6) -> None:
-    """Print the median box share and the implied margin for every ``step``-th face."""
-    cascade_dir = cv2.data.haarcascades  # type: ignore[attr-defined]
-    cascade = cv2.CascadeClassifier(cascade_dir + "haarcascade_frontalface_default.xml")
+def main(folder: Path, detector_name: str, step: int = 6) -> None:
+    """Print the median box share, centre offset and implied margin for every ``step``-th face."""
+    detector: FaceDetector = (
+        BlazeFaceDetector(BUNDLED_DETECTOR) if detector_name == "blazeface" else HaarDetector()
+    )
     files = sorted(folder.glob("*/*.jpg"))[::step]
-    shares = []
+    shares, shifts = [], []
     for path in files:
         image = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
         if image is None:
@@ -32,14 +41,23 @@ def main(folder: Path, step: int = 6) -> None:
         face = cv2.resize(image, (UPSCALE, UPSCALE))
         pad = UPSCALE // 2
         canvas = cv2.copyMakeBorder(face, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=128)
-        boxes = cascade.detectMultiScale(canvas, 1.1, 5, minSize=(60, 60))
+        boxes = detector.detect(canvas, 60, 5)
         if len(boxes) == 1:
-            shares.append(boxes[0][2] / UPSCALE)
+            box = boxes[0]
+            side = max(box.w, box.h)
+            shares.append(side / UPSCALE)
+            # where the FER crop centre lies relative to the box centre, in box heights
+            shifts.append((pad + UPSCALE / 2 - (box.y + box.h / 2)) / box.h)
     share = float(np.median(shares))
-    print(f"faces {len(files)}, one box found in {len(shares)}")
+    print(f"detector {detector.name}: faces {len(files)}, one box found in {len(shares)}")
     print(f"median box side / FER crop side: {share:.3f}")
+    print(f"median crop centre below box centre: {float(np.median(shifts)):.3f} box heights")
     print(f"implied crop margin per side: {(1 / share - 1) / 2:.3f}")
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1] if len(sys.argv) > 1 else "../shared/data/fer2013/val"))
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("folder", type=Path, nargs="?", default=Path("../shared/data/fer2013/val"))
+    parser.add_argument("--detector", choices=("haar", "blazeface"), default="haar")
+    args = parser.parse_args()
+    main(args.folder, args.detector)

@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 BUNDLED_MODEL = PROJECT_ROOT / "models" / "fer-mobilenet-64.onnx"
+BUNDLED_DETECTOR = PROJECT_ROOT / "models" / "blazeface-back.onnx"
 
 
 class Settings(BaseSettings):
@@ -19,7 +20,11 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FER_", frozen=True)
 
     model_path: Path = BUNDLED_MODEL
-    detector: Literal["haar"] = "haar"
+    detector: Literal["blazeface", "haar"] = "blazeface"
+    detector_model_path: Path = BUNDLED_DETECTOR
+    detector_min_score: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.6
+    detector_input_side: Annotated[int, Field(ge=128, le=1024, multiple_of=32)] = 384
+    align_faces: bool = True
     detector_max_side: Annotated[int, Field(ge=160, le=4096)] = 400
     detector_scale_factor: Annotated[float, Field(gt=1.0, le=2.0)] = 1.1
     detector_min_neighbors: Annotated[int, Field(ge=1, le=20)] = 5
@@ -45,7 +50,7 @@ class Settings(BaseSettings):
             return [o.strip() for o in value.split(",") if o.strip()]
         return value
 
-    @field_validator("model_path")
+    @field_validator("model_path", "detector_model_path")
     @classmethod
     def _model_exists(cls, value: Path) -> Path:
         if not value.is_file():

@@ -2,28 +2,56 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Protocol
 
 import cv2
 import numpy as np
 
+Point = tuple[float, float]
+
 
 @dataclass(frozen=True)
 class Detection:
-    """A face box in original image pixels and the detector's confidence in [0, 1]."""
+    """A face box in original image pixels, the detector's confidence in [0, 1] and, where the
+    detector gives them, the eye centres (leftmost in the image first)."""
 
     x: int
     y: int
     w: int
     h: int
     score: float
+    eyes: tuple[Point, Point] | None = None
+
+    @property
+    def roll_degrees(self) -> float:
+        """In-plane rotation of the face from its eyes (0 when level or unknown)."""
+        if self.eyes is None:
+            return 0.0
+        (lx, ly), (rx, ry) = self.eyes
+        return math.degrees(math.atan2(ry - ly, rx - lx))
+
+
+@dataclass(frozen=True)
+class Framing:
+    """How a detector's box relates to a FER-2013 crop: box side / crop side, and the crop
+    centre's downward offset from the box centre as a share of the box height."""
+
+    box_share: float
+    center_shift: float = 0.0
+
+    @classmethod
+    def from_margin(cls, margin: float) -> Framing:
+        """The framing of a crop that grows the box by ``margin`` of its side on every side."""
+        return cls(box_share=1.0 / (1.0 + 2.0 * margin))
 
 
 class FaceDetector(Protocol):
     """Anything that finds faces in a grayscale image."""
 
     name: str
+    framing: Framing | None  # None: the classifier's own crop margin applies
 
     def detect(self, gray: np.ndarray, min_face_size: int, max_faces: int) -> list[Detection]:
         """Faces at least ``min_face_size`` pixels wide, largest first, at most ``max_faces``."""
@@ -34,6 +62,7 @@ class HaarDetector:
     """OpenCV's frontal-face Haar cascade, run on a frame downscaled to ``max_side``."""
 
     name = "haar_frontalface_default"
+    framing: Framing | None = None
 
     def __init__(self, max_side: int = 640, scale_factor: float = 1.1, min_neighbors: int = 5):
         path = cv2.data.haarcascades + "haarcascade_frontalface_default.xml"  # type: ignore[attr-defined]
@@ -74,24 +103,72 @@ class HaarDetector:
 
 
 def crop_faces(
-    gray: np.ndarray, detections: list[Detection], size: int, margin: float
+    gray: np.ndarray, detections: list[Detection], size: int, framing: Framing, align: bool
 ) -> np.ndarray:
-    """(N, size, size, 1) float32 crops: each box grown by ``margin`` per side, edges replicated."""
+    """(N, size, size, 1) float32 crops framed like FER-2013 faces; edges replicated.
+
+    With ``align``, faces whose detector gave eye positions are rotated so the eyes are level.
+    """
     crops = np.empty((len(detections), size, size, 1), np.float32)
-    height, width = gray.shape
     for i, d in enumerate(detections):
-        pad_x, pad_y = round(d.w * margin), round(d.h * margin)
-        x0, y0 = d.x - pad_x, d.y - pad_y
-        x1, y1 = d.x + d.w + pad_x, d.y + d.h + pad_y
-        region = gray[max(0, y0) : min(height, y1), max(0, x0) : min(width, x1)]
-        if (x0, y0, x1, y1) != (max(0, x0), max(0, y0), min(width, x1), min(height, y1)):
-            region = cv2.copyMakeBorder(
-                region,
-                max(0, -y0),
-                max(0, y1 - height),
-                max(0, -x0),
-                max(0, x1 - width),
-                cv2.BORDER_REPLICATE,
-            )
-        crops[i, :, :, 0] = cv2.resize(region, (size, size), interpolation=cv2.INTER_AREA)
+        side = max(d.w, d.h) / framing.box_share
+        cx = d.x + d.w / 2
+        cy = d.y + d.h / 2 + framing.center_shift * d.h
+        angle = d.roll_degrees if align else 0.0
+        if abs(angle) < 3.0:  # not worth a resampling pass
+            crops[i, :, :, 0] = _upright_crop(gray, cx, cy, side, size)
+        else:
+            crops[i, :, :, 0] = _rotated_crop(gray, cx, cy, side, angle, size)
     return crops
+
+
+def _padded_region(gray: np.ndarray, x0: int, y0: int, x1: int, y1: int) -> np.ndarray:
+    """gray[y0:y1, x0:x1], with replicated edges where the window leaves the image."""
+    height, width = gray.shape
+    region = gray[max(0, y0) : min(height, y1), max(0, x0) : min(width, x1)]
+    if region.size == 0:  # the window lies wholly outside: replicate the nearest pixel
+        region = gray[min(max(y0, 0), height - 1) : min(max(y0, 0), height - 1) + 1,
+                      min(max(x0, 0), width - 1) : min(max(x0, 0), width - 1) + 1]  # fmt: skip
+        return cv2.resize(region, (x1 - x0, y1 - y0), interpolation=cv2.INTER_NEAREST)
+    if (x0, y0, x1, y1) != (max(0, x0), max(0, y0), min(width, x1), min(height, y1)):
+        region = cv2.copyMakeBorder(
+            region,
+            max(0, -y0),
+            max(0, y1 - height),
+            max(0, -x0),
+            max(0, x1 - width),
+            cv2.BORDER_REPLICATE,
+        )
+    return region
+
+
+def _upright_crop(gray: np.ndarray, cx: float, cy: float, side: float, size: int) -> np.ndarray:
+    half = side / 2
+    x0, y0 = round(cx - half), round(cy - half)
+    x1, y1 = max(x0 + 1, round(cx + half)), max(y0 + 1, round(cy + half))
+    region = _padded_region(gray, x0, y0, x1, y1)
+    return cv2.resize(region, (size, size), interpolation=cv2.INTER_AREA)
+
+
+def _rotated_crop(
+    gray: np.ndarray, cx: float, cy: float, side: float, angle: float, size: int
+) -> np.ndarray:
+    # Cut the square's bounding window first and shrink it with area averaging, so that the
+    # rotation resamples at most 2x and large faces do not alias.
+    reach = side * 0.75  # half-diagonal of the square (side / sqrt(2)) plus a margin
+    x0, y0 = math.floor(cx - reach), math.floor(cy - reach)
+    window = _padded_region(gray, x0, y0, math.ceil(cx + reach), math.ceil(cy + reach))
+    shrink = min(1.0, 2.0 * size / side)
+    if shrink < 1.0:
+        new_size = (
+            max(1, round(window.shape[1] * shrink)),
+            max(1, round(window.shape[0] * shrink)),
+        )
+        window = cv2.resize(window, new_size, interpolation=cv2.INTER_AREA)
+    local_x, local_y = (cx - x0) * shrink, (cy - y0) * shrink
+    matrix = cv2.getRotationMatrix2D((local_x, local_y), angle, size / (side * shrink))
+    matrix[0, 2] += size / 2 - local_x
+    matrix[1, 2] += size / 2 - local_y
+    return cv2.warpAffine(
+        window, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    )

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from service.faces import Detection, FaceDetector, crop_faces
+from service.faces import Detection, FaceDetector, Framing, crop_faces
 from service.imaging import decode_gray
 from service.model import EmotionModel
 
@@ -41,15 +41,21 @@ class Limits:
 
 
 def analyze_bytes(
-    data: bytes, detector: FaceDetector, model: EmotionModel, limits: Limits
+    data: bytes,
+    detector: FaceDetector,
+    model: EmotionModel,
+    limits: Limits,
+    align: bool = True,
 ) -> Analysis:
-    """Decode, detect, crop and classify all faces in one onnxruntime batch."""
+    """Decode, detect, crop (eyes levelled with ``align``) and classify all faces in one
+    onnxruntime batch."""
     t0 = time.perf_counter()
     gray = decode_gray(data, limits.max_bytes, limits.max_pixels)
     t1 = time.perf_counter()
     detections = detector.detect(gray, limits.min_face_size, limits.max_faces)
     t2 = time.perf_counter()
-    crops = crop_faces(gray, detections, model.crop.size, model.crop.margin)
+    framing = detector.framing or Framing.from_margin(model.crop.margin)
+    crops = crop_faces(gray, detections, model.crop.size, framing, align)
     probs = model.classify(crops)
     t3 = time.perf_counter()
     return Analysis(

@@ -107,7 +107,8 @@ class ModelInfo(BaseModel):
     version: str
     labels: list[str]
     crop: CropInfo
-    detector: str
+    detector: str = Field(description="the face detector in front of the model")
+    align_faces: bool = Field(description="faces are rotated to level eyes before classifying")
     metadata: dict[str, Any] = Field(description="everything else the model file declares")
 
 

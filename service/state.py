@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from service.blazeface import BlazeFaceDetector
 from service.config import Settings
 from service.faces import FaceDetector, HaarDetector
 from service.metrics import ServiceMetrics
@@ -41,6 +42,13 @@ class AppState:
 
 def build_detector(settings: Settings) -> FaceDetector:
     """The detector the settings name."""
+    if settings.detector == "blazeface":
+        return BlazeFaceDetector(
+            settings.detector_model_path,
+            threads=settings.ort_threads,
+            min_score=settings.detector_min_score,
+            input_side=settings.detector_input_side,
+        )
     return HaarDetector(
         max_side=settings.detector_max_side,
         scale_factor=settings.detector_scale_factor,

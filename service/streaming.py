@@ -159,7 +159,12 @@ class StreamSession:
         )
         try:
             analysis = await state.pool.run(
-                analyze_bytes, frame.data, state.detector, state.model, limits
+                analyze_bytes,
+                frame.data,
+                state.detector,
+                state.model,
+                limits,
+                state.settings.align_faces,
             )
         except ApiError as exc:
             self.failed += 1

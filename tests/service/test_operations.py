@@ -27,7 +27,8 @@ def test_health_and_model_info(client: TestClient) -> None:
     info = client.get("/v1/model").json()
     assert info["labels"] == ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
     assert info["crop"]["size"] == 48 and info["crop"]["channels"] == 1
-    assert info["detector"] == "haar_frontalface_default"
+    assert info["detector"] == "blazeface-back"
+    assert info["align_faces"] is True
     assert 0 < info["metadata"]["val_metrics"]["accuracy"] <= 1
 
 
@@ -116,7 +117,15 @@ def _start_app(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
             {"FER_MODEL_PATH": "/nowhere/model.onnx"},
             "model file /nowhere/model.onnx does not exist",
         ),
-        ({"FER_DETECTOR": "magic"}, "FER_DETECTOR: Input should be 'haar'"),
+        ({"FER_DETECTOR": "magic"}, "FER_DETECTOR: Input should be 'blazeface' or 'haar'"),
+        (
+            {"FER_DETECTOR_MODEL_PATH": "/nowhere/face.onnx"},
+            "model file /nowhere/face.onnx does not exist",
+        ),
+        (
+            {"FER_DETECTOR_INPUT_SIDE": "300"},
+            "FER_DETECTOR_INPUT_SIDE: Input should be a multiple of 32",
+        ),
     ],
 )
 def test_a_bad_setting_stops_start_up_with_a_clear_message(

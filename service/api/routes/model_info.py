@@ -20,5 +20,6 @@ async def model_info(state: State) -> ModelInfo:
         labels=list(model.labels),
         crop=CropInfo(size=model.crop.size, channels=model.crop.channels, margin=model.crop.margin),
         detector=state.detector.name,
+        align_faces=state.settings.align_faces,
         metadata=model.metadata,
     )

@@ -33,7 +33,12 @@ async def predict(
     limits = state.limits(max_faces, min_face_size)
     data = await file.read(limits.max_bytes + 1)
     analysis = await state.pool.run_or_reject(
-        analyze_bytes, data, state.detector, state.model, limits
+        analyze_bytes,
+        data,
+        state.detector,
+        state.model,
+        limits,
+        state.settings.align_faces,
     )
     state.metrics.observe_timings(analysis.timings_ms, len(analysis.faces))
     return PredictResponse(

@@ -1,0 +1,177 @@
+"""BlazeFace (MediaPipe's face detector) on onnxruntime: letterbox, SSD anchor decoding, NMS.
+
+The ONNX file comes from ``python -m training export-detector`` and carries its anchor layout in
+its metadata, so this module needs no TensorFlow and no MediaPipe.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import onnxruntime as ort
+
+from service.faces import Detection, Framing
+from service.model import ModelLoadError
+
+# MediaPipe clips raw scores at +-100; 80 keeps exp() inside float32.
+RAW_SCORE_LIMIT = 80.0
+# Box side as a share of the FER-2013 crop side and the box centre's offset from the crop
+# centre (share of the box side, + is down), for this detector's boxes; measured on val faces
+# by scripts/measure_crop_margin.py --detector blazeface.
+FER_FRAMING = Framing(box_share=0.896, center_shift=-0.051)
+
+
+STRIDE_MULTIPLE = 32  # input sides must divide by the coarsest stride
+
+
+def ssd_anchors(height: int, width: int, grids: list[dict[str, int]], offset: float) -> np.ndarray:
+    """(N, 2) anchor centres in input pixels, in the order the model's outputs use."""
+    centres = []
+    for grid in grids:
+        stride = grid["stride"]
+        ys, xs = np.mgrid[0 : height // stride, 0 : width // stride]
+        xy = np.stack([(xs + offset) * stride, (ys + offset) * stride], axis=-1).reshape(-1, 2)
+        centres.append(np.repeat(xy, grid["per_cell"], axis=0))
+    return np.concatenate(centres).astype(np.float32)
+
+
+def weighted_nms(
+    boxes: np.ndarray, keypoints: np.ndarray, scores: np.ndarray, iou_threshold: float
+) -> list[tuple[np.ndarray, np.ndarray, float]]:
+    """MediaPipe's weighted non-maximum suppression: overlapping boxes are averaged by score.
+
+    ``boxes`` (N, 4) as x0, y0, x1, y1; ``keypoints`` (N, K, 2). Returns (box, keypoints, score)
+    per face, best first.
+    """
+    order = np.argsort(-scores)
+    boxes, keypoints, scores = boxes[order], keypoints[order], scores[order]
+    areas = np.maximum(boxes[:, 2] - boxes[:, 0], 0) * np.maximum(boxes[:, 3] - boxes[:, 1], 0)
+    remaining = np.ones(len(scores), bool)
+    faces = []
+    for i in range(len(scores)):
+        if not remaining[i]:
+            continue
+        ix0 = np.maximum(boxes[i, 0], boxes[:, 0])
+        iy0 = np.maximum(boxes[i, 1], boxes[:, 1])
+        ix1 = np.minimum(boxes[i, 2], boxes[:, 2])
+        iy1 = np.minimum(boxes[i, 3], boxes[:, 3])
+        inter = np.maximum(ix1 - ix0, 0) * np.maximum(iy1 - iy0, 0)
+        iou = inter / np.maximum(areas[i] + areas - inter, 1e-9)
+        cluster = remaining & (iou > iou_threshold)
+        cluster[i] = True
+        weights = scores[cluster] / scores[cluster].sum()
+        box = (boxes[cluster] * weights[:, None]).sum(axis=0)
+        points = (keypoints[cluster] * weights[:, None, None]).sum(axis=0)
+        faces.append((box, points, float(scores[i])))
+        remaining &= ~cluster
+    return faces
+
+
+class BlazeFaceDetector:
+    """MediaPipe BlazeFace exported to ONNX; boxes and eye keypoints in image pixels.
+
+    The frame is scaled so its long side is ``input_side`` and padded to multiples of 32, not
+    to the training square: a 640x480 frame runs at 384x288 by default, where 40 px faces
+    are still found.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        threads: int = 1,
+        min_score: float = 0.6,
+        iou_threshold: float = 0.3,
+        input_side: int = 384,
+    ) -> None:
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        try:
+            self._session = ort.InferenceSession(
+                str(path), options, providers=["CPUExecutionProvider"]
+            )
+            meta = self._session.get_modelmeta().custom_metadata_map
+            anchors = json.loads(meta["anchors"])
+            self.name: str = meta.get("name", path.stem)
+            self._grids: list[dict[str, int]] = anchors["grids"]
+            self._offset = float(anchors["anchor_offset"])
+        except (KeyError, ValueError, TypeError) as exc:
+            raise ModelLoadError(
+                f"detector {path} lacks BlazeFace anchor metadata ({exc})"
+            ) from exc
+        except Exception as exc:  # onnxruntime raises its own untyped errors
+            raise ModelLoadError(f"cannot load detector {path}: {exc}") from exc
+        outputs = {o.shape[-1]: o.name for o in self._session.get_outputs()}
+        if 1 not in outputs or len(outputs) != 2:
+            raise ModelLoadError(f"detector {path} does not have BlazeFace's two outputs")
+        self._score_output = outputs.pop(1)
+        self._box_output = next(iter(outputs.values()))
+        self._input_name = self._session.get_inputs()[0].name
+        self._anchor_cache: dict[tuple[int, int], np.ndarray] = {}
+        self.input_side = input_side
+        self.min_score = min_score
+        self.iou_threshold = iou_threshold
+        self.framing: Framing | None = FER_FRAMING
+        self.path = path
+
+    def _anchors(self, height: int, width: int) -> np.ndarray:
+        key = (height, width)
+        if key not in self._anchor_cache:  # a handful of frame shapes in practice
+            self._anchor_cache[key] = ssd_anchors(height, width, self._grids, self._offset)
+        return self._anchor_cache[key]
+
+    def _input(self, gray: np.ndarray) -> tuple[np.ndarray, float]:
+        """The model input (1, H, W, 3) in [-1, 1] with the frame at its top left, and the
+        scale from frame to input pixels."""
+        height, width = gray.shape
+        scale = self.input_side / max(height, width)
+        new_w, new_h = max(1, round(width * scale)), max(1, round(height * scale))
+        interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+        small = cv2.resize(gray, (new_w, new_h), interpolation=interpolation)
+        pad_w = -(-new_w // STRIDE_MULTIPLE) * STRIDE_MULTIPLE
+        pad_h = -(-new_h // STRIDE_MULTIPLE) * STRIDE_MULTIPLE
+        tensor = np.full((1, pad_h, pad_w, 3), -1.0, np.float32)
+        tensor[0, :new_h, :new_w, :] = small[:, :, np.newaxis] * np.float32(1 / 127.5) - 1.0
+        return tensor, scale
+
+    def detect(self, gray: np.ndarray, min_face_size: int, max_faces: int) -> list[Detection]:
+        """Faces at least ``min_face_size`` pixels wide, largest first, at most ``max_faces``."""
+        tensor, scale = self._input(gray)
+        raw_boxes, raw_scores = self._session.run(
+            [self._box_output, self._score_output], {self._input_name: tensor}
+        )
+        logits = np.clip(raw_scores[0, :, 0], -RAW_SCORE_LIMIT, RAW_SCORE_LIMIT)
+        scores = 1.0 / (1.0 + np.exp(-logits))
+        keep = np.flatnonzero(scores >= self.min_score)
+        if keep.size == 0:
+            return []
+        # Offsets are in input pixels relative to each anchor centre; divide by the scale to
+        # land in frame pixels (the frame sits at the input's top left).
+        raw = raw_boxes[0, keep]
+        anchors = self._anchors(tensor.shape[1], tensor.shape[2])[keep]
+        centre = raw[:, 0:2] + anchors
+        half = raw[:, 2:4] / 2
+        boxes = np.concatenate([centre - half, centre + half], axis=1) / scale
+        keypoints = (raw[:, 4:].reshape(len(keep), -1, 2) + anchors[:, np.newaxis, :]) / scale
+        found = []
+        for box, points, score in weighted_nms(boxes, keypoints, scores[keep], self.iou_threshold):
+            x0, y0, x1, y1 = (float(v) for v in box)
+            if x1 - x0 < min_face_size or y1 <= y0:
+                continue
+            left, right = sorted((float(p[0]), float(p[1])) for p in points[:2])
+            found.append(
+                Detection(
+                    x=round(x0),
+                    y=round(y0),
+                    w=round(x1 - x0),
+                    h=round(y1 - y0),
+                    score=round(score, 3),
+                    eyes=(left, right),
+                )
+            )
+        found.sort(key=lambda d: d.w * d.h, reverse=True)
+        return found[:max_faces]

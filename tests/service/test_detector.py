@@ -1,0 +1,156 @@
+"""The bundled BlazeFace detector on real photos: boxes, eyes, rotation, alignment, failures."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import onnx
+import pytest
+
+from service.blazeface import BlazeFaceDetector, ssd_anchors, weighted_nms
+from service.config import BUNDLED_DETECTOR
+from service.faces import Detection, Framing, HaarDetector, crop_faces
+from service.model import ModelLoadError
+from tests.conftest import sample_photo
+
+# The astronaut's face in scikit-image's 512x512 photo, checked by eye (eyebrows to chin).
+FACE_CENTRE, FACE_SIDE = (226.0, 126.0), 104.0
+
+
+@pytest.fixture(scope="module")
+def detector() -> BlazeFaceDetector:
+    return BlazeFaceDetector(BUNDLED_DETECTOR)
+
+
+@pytest.fixture(scope="module")
+def astronaut_gray() -> np.ndarray:
+    return cv2.cvtColor(sample_photo("astronaut"), cv2.COLOR_BGR2GRAY)
+
+
+def rotate(gray: np.ndarray, degrees: float) -> np.ndarray:
+    """The image rotated counter-clockwise about the face centre."""
+    matrix = cv2.getRotationMatrix2D(FACE_CENTRE, degrees, 1.0)
+    return cv2.warpAffine(gray, matrix, gray.shape[::-1], borderMode=cv2.BORDER_REFLECT)
+
+
+def test_finds_the_face_with_its_eyes(
+    detector: BlazeFaceDetector, astronaut_gray: np.ndarray
+) -> None:
+    (face,) = detector.detect(astronaut_gray, 24, 10)
+    assert abs(face.x + face.w / 2 - FACE_CENTRE[0]) < 0.15 * FACE_SIDE
+    assert abs(face.y + face.h / 2 - FACE_CENTRE[1]) < 0.15 * FACE_SIDE
+    assert 0.8 < face.w / FACE_SIDE < 1.25
+    assert face.score >= 0.6
+    assert face.eyes is not None
+    (lx, ly), (rx, ry) = face.eyes
+    assert face.x < lx < rx < face.x + face.w  # both eyes inside the box, left first
+    assert face.y < ly < face.y + face.h / 2 and face.y < ry < face.y + face.h / 2
+    assert abs(face.roll_degrees) < 5
+
+
+@pytest.mark.parametrize("degrees", [-25.0, 25.0])
+def test_rotated_faces_are_found_and_their_roll_measured(
+    detector: BlazeFaceDetector, astronaut_gray: np.ndarray, degrees: float
+) -> None:
+    (face,) = detector.detect(rotate(astronaut_gray, degrees), 24, 10)
+    # A counter-clockwise turn of the picture raises the right eye: negative roll in image axes.
+    assert face.roll_degrees == pytest.approx(-degrees, abs=6)
+
+
+def test_haar_misses_the_same_rotated_face(astronaut_gray: np.ndarray) -> None:
+    # The reason the DNN detector is the default.
+    assert HaarDetector(640).detect(rotate(astronaut_gray, 25.0), 24, 10) == []
+
+
+def test_small_faces_in_a_vga_frame_are_found(
+    detector: BlazeFaceDetector, astronaut_gray: np.ndarray
+) -> None:
+    # A 48 px face in a 640x480 frame: below what the 256 px training input resolves.
+    scale = 48 / FACE_SIDE
+    small = cv2.resize(astronaut_gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    frame = np.full((480, 640), 90, np.uint8)
+    frame[200 : 200 + small.shape[0], 380 : 380 + small.shape[1]] = small
+    (face,) = detector.detect(frame, 24, 10)
+    assert abs(face.x + face.w / 2 - (380 + FACE_CENTRE[0] * scale)) < 10
+    assert abs(face.y + face.h / 2 - (200 + FACE_CENTRE[1] * scale)) < 10
+
+
+def test_no_faces_in_a_photo_without_people(detector: BlazeFaceDetector) -> None:
+    coffee = cv2.cvtColor(sample_photo("coffee"), cv2.COLOR_BGR2GRAY)
+    assert detector.detect(coffee, 24, 10) == []
+
+
+def test_limits_apply(detector: BlazeFaceDetector, astronaut_gray: np.ndarray) -> None:
+    assert detector.detect(astronaut_gray, 200, 10) == []  # face is ~104 px
+    assert detector.detect(np.zeros((3, 5000), np.uint8), 24, 10) == []  # extreme aspect
+
+
+def test_alignment_levels_a_rotated_face(
+    detector: BlazeFaceDetector, astronaut_gray: np.ndarray
+) -> None:
+    framing = detector.framing or Framing(1.0)
+    (upright,) = detector.detect(astronaut_gray, 24, 10)
+    reference = crop_faces(astronaut_gray, [upright], 48, framing, align=True)[0, :, :, 0]
+    tilted = rotate(astronaut_gray, 25.0)
+    (face,) = detector.detect(tilted, 24, 10)
+    aligned = crop_faces(tilted, [face], 48, framing, align=True)[0, :, :, 0]
+    plain = crop_faces(tilted, [face], 48, framing, align=False)[0, :, :, 0]
+
+    def difference(a: np.ndarray) -> float:
+        return float(np.mean(np.abs(a - reference)))
+
+    assert difference(aligned) < 0.6 * difference(plain)
+
+
+def test_crops_of_faces_at_the_border_are_padded_not_broken() -> None:
+    gray = np.arange(100 * 100, dtype=np.uint32).reshape(100, 100).astype(np.uint8)
+    edge = Detection(x=-30, y=80, w=50, h=50, score=0.9, eyes=((-20.0, 90.0), (10.0, 100.0)))
+    outside = Detection(x=500, y=500, w=40, h=40, score=0.9)
+    crops = crop_faces(gray, [edge, outside], 48, Framing(0.9), align=True)
+    assert crops.shape == (2, 48, 48, 1) and np.isfinite(crops).all()
+
+
+def test_anchor_layout_matches_the_model_outputs(
+    detector: BlazeFaceDetector, astronaut_gray: np.ndarray
+) -> None:
+    grids = [{"stride": 16, "per_cell": 2}, {"stride": 32, "per_cell": 6}]
+    assert len(ssd_anchors(256, 256, grids, 0.5)) == 896  # MediaPipe's count for this model
+    tensor, _ = detector._input(cv2.resize(astronaut_gray, (640, 480)))
+    assert tensor.shape == (1, 288, 384, 3)
+    boxes, _ = detector._session.run(None, {detector._input_name: tensor})
+    assert boxes.shape[1] == len(ssd_anchors(288, 384, grids, 0.5))
+
+
+def test_weighted_nms_merges_overlaps_and_keeps_separate_faces() -> None:
+    boxes = np.array([[0, 0, 10, 10], [1, 1, 11, 11], [50, 50, 60, 60]], np.float32)
+    points = np.zeros((3, 6, 2), np.float32)
+    scores = np.array([0.9, 0.6, 0.8], np.float32)
+    merged = weighted_nms(boxes, points, scores, 0.3)
+    assert len(merged) == 2
+    box, _, score = merged[0]
+    assert score == pytest.approx(0.9)
+    assert box[0] == pytest.approx(0.4, abs=1e-5)  # (0 * 0.9 + 1 * 0.6) / 1.5
+
+
+def test_a_corrupt_or_foreign_detector_file_is_refused(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.onnx"
+    broken.write_bytes(BUNDLED_DETECTOR.read_bytes()[:4000])
+    with pytest.raises(ModelLoadError, match="cannot load detector"):
+        BlazeFaceDetector(broken)
+    foreign = tmp_path / "foreign.onnx"
+    model = onnx.load(str(BUNDLED_DETECTOR))
+    del model.metadata_props[:]
+    onnx.save(model, str(foreign))
+    with pytest.raises(ModelLoadError, match="anchor metadata"):
+        BlazeFaceDetector(foreign)
+
+
+def test_bundled_detector_matches_its_card() -> None:
+    card = json.loads(BUNDLED_DETECTOR.with_suffix(".card.json").read_text())
+    assert card["sha256"] == hashlib.sha256(BUNDLED_DETECTOR.read_bytes()).hexdigest()
+    assert "Apache-2.0" in card["source"]["licence"]
+    assert card["parity_max_abs_diff"] <= 5e-3

