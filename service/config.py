@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     warmup_runs: Annotated[int, Field(ge=0, le=100)] = 3
     stream_max_message_bytes: Annotated[int, Field(ge=1024)] = 4 * 1024 * 1024
     stream_max_messages_per_second: Annotated[int, Field(ge=1, le=10_000)] = 240
+    stream_send_timeout_s: Annotated[float, Field(gt=0, le=300)] = 10.0
+    max_streams: Annotated[int, Field(ge=1, le=10_000)] = 64
     api_keys: Annotated[list[str], NoDecode] = []
     cors_origins: Annotated[list[str], NoDecode] = []
     log_level: Literal["debug", "info", "warning", "error"] = "info"

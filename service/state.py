@@ -23,6 +23,7 @@ class AppState:
     pool: WorkerPool
     metrics: ServiceMetrics
     ready: bool = False
+    open_streams: int = 0  # changed on the event loop only
 
     def limits(
         self,

@@ -32,6 +32,7 @@ CLOSE_POLICY = 1008
 CLOSE_TOO_BIG = 1009
 CLOSE_TRY_LATER = 1013
 OPTION_BOUNDS = {"max_faces": (1, 100), "min_face_size": (8, 4096)}
+CLOSE_TIMEOUT_S = 2.0
 
 
 class ProtocolViolation(Exception):
@@ -68,17 +69,40 @@ class StreamSession:
         self.arrivals: deque[float] = deque()
 
     async def run(self) -> None:
-        """Receive and process until the client leaves or breaks the protocol."""
-        processor = asyncio.create_task(self._process_loop())
+        """Receive and process until the client leaves, breaks the protocol or stops reading."""
+        tasks = {
+            asyncio.create_task(self._receive_loop()),
+            asyncio.create_task(self._process_loop()),
+        }
         try:
-            await self._receive_loop()
-        except ProtocolViolation as violation:
-            await self.ws.close(violation.code, violation.reason)
-        except WebSocketDisconnect:
-            pass
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            processor.cancel()
-            await asyncio.gather(processor, return_exceptions=True)
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        for task in done:
+            error = task.exception()
+            if isinstance(error, ProtocolViolation):
+                await self._close(error.code, error.reason)
+            elif error is not None and not isinstance(error, WebSocketDisconnect | OSError):
+                raise error
+
+    async def _close(self, code: int, reason: str) -> None:
+        # A client that stops reading cannot take a close frame either: do not wait on it.
+        try:
+            await asyncio.wait_for(self.ws.close(code, reason), CLOSE_TIMEOUT_S)
+        except (TimeoutError, RuntimeError, OSError, WebSocketDisconnect):
+            pass
+
+    async def _send(self, text: str) -> None:
+        try:
+            await asyncio.wait_for(
+                self.ws.send_text(text), self.state.settings.stream_send_timeout_s
+            )
+        except TimeoutError:
+            raise ProtocolViolation(
+                CLOSE_POLICY, "results are not being read; the stream is closed"
+            ) from None
 
     async def _receive_loop(self) -> None:
         settings = self.state.settings
@@ -175,7 +199,7 @@ class StreamSession:
                 failed=self.failed,
                 dropped=self.dropped,
             )
-            await self.ws.send_text(error.model_dump_json())
+            await self._send(error.model_dump_json())
             return
         self.processed += 1
         state.metrics.stream_frames.labels("processed").inc()
@@ -190,4 +214,4 @@ class StreamSession:
             failed=self.failed,
             dropped=self.dropped,
         )
-        await self.ws.send_text(result.model_dump_json())
+        await self._send(result.model_dump_json())

@@ -93,14 +93,21 @@ def _offline_keras_weights() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
-def start_service(*extra_args: str) -> tuple[subprocess.Popen[bytes], str]:
-    """uvicorn serving the bundled model on a free port; returns once /readyz says ready."""
+def start_service(
+    *extra_args: str, env: dict[str, str] | None = None, log: Path | None = None
+) -> tuple[subprocess.Popen[bytes], str]:
+    """uvicorn serving the bundled model on a free port; returns once /readyz says ready.
+
+    Output goes to a pipe the caller may read, or to ``log`` for long runs (a pipe nobody
+    reads would fill up and stall the server).
+    """
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = int(s.getsockname()[1])
+    output = log.open("wb") if log is not None else subprocess.PIPE
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "service.main:app", "--port", str(port), *extra_args],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        cwd=ROOT, stdout=output, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})},
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -112,15 +119,15 @@ def start_service(*extra_args: str) -> tuple[subprocess.Popen[bytes], str]:
             pass
         if time.monotonic() > deadline or proc.poll() is not None:
             proc.kill()
-            output = proc.stdout.read().decode() if proc.stdout else ""
-            raise RuntimeError(f"service did not start: {output}")
+            text = proc.stdout.read().decode() if proc.stdout else log.read_text() if log else ""
+            raise RuntimeError(f"service did not start: {text}")
         time.sleep(0.2)
 
 
 @pytest.fixture(scope="session")
-def live_server() -> Iterator[str]:
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The real service under uvicorn, on the bundled model; yields its URL."""
-    proc, url = start_service()
+    proc, url = start_service(log=tmp_path_factory.mktemp("live") / "uvicorn.log")
     yield url
     proc.terminate()
     proc.wait(10)

@@ -28,10 +28,17 @@ async def stream(
     if not state.ready:
         await websocket.close(CLOSE_TRY_LATER, "the model is still warming up")
         return
+    if state.open_streams >= state.settings.max_streams:
+        await websocket.close(
+            CLOSE_TRY_LATER, f"{state.settings.max_streams} streams are open; try again later"
+        )
+        return
     options = {k: v for k, v in (("max_faces", max_faces), ("min_face_size", min_face_size)) if v}
     session = StreamSession(websocket, state, options)
+    state.open_streams += 1
     state.metrics.open_streams.inc()
     try:
         await session.run()
     finally:
+        state.open_streams -= 1
         state.metrics.open_streams.dec()
