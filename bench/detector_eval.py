@@ -78,7 +78,7 @@ def frame_ms(factory: DetectorFactory, frames: list[np.ndarray], threads: int) -
     for gray in frames[:2]:
         detector.detect(gray, 20, 20)
     times = []
-    for gray in frames:
+    for gray in frames * 3:
         start = time.perf_counter()
         detector.detect(gray, 20, 20)
         times.append((time.perf_counter() - start) * 1000)

@@ -140,12 +140,43 @@ def stage_means(url: str) -> dict[str, float]:
     return {k: 1000 * float(sums[k]) / max(1.0, float(counts[k])) for k in sums}
 
 
-def peak_rss_mb(pid: int) -> float:
-    """VmHWM of a local process in MB."""
+def rss_mb(pid: int, field: str = "VmRSS") -> float:
+    """Resident (VmRSS) or peak resident (VmHWM) memory of a local process in MB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
+        if line.startswith(field + ":"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def rss_growth(url: str, pid: int, image: bytes, requests: int) -> dict[str, float]:
+    """RSS after a 1,000-request warm-up and after ``requests`` more at concurrency 8."""
+    rest_load_count(url, image, 8, 1000)
+    before = rss_mb(pid)
+    rest_load_count(url, image, 8, requests)
+    after = rss_mb(pid)
+    return {"requests": requests, "rss_before_mb": before, "rss_after_mb": after,
+            "growth": after / before - 1}  # fmt: skip
+
+
+def rest_load_count(url: str, image: bytes, concurrency: int, requests: int) -> None:
+    """Send exactly ``requests`` POSTs from ``concurrency`` clients; all must succeed."""
+    counter = iter(range(requests))
+    lock = threading.Lock()
+
+    def client() -> None:
+        with httpx.Client(base_url=url, timeout=60) as http:
+            while True:
+                with lock:
+                    if next(counter, None) is None:
+                        return
+                r = http.post("/v1/predict", files={"file": ("f.jpg", image, "image/jpeg")})
+                r.raise_for_status()
+
+    threads = [threading.Thread(target=client) for _ in range(concurrency)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
 
 
 def start_server(port: int) -> subprocess.Popen[bytes]:
@@ -172,6 +203,12 @@ def main() -> None:
     parser.add_argument("--url")
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--json", type=Path, default=ROOT / "test-output" / "bench.json")
+    parser.add_argument(
+        "--rss-requests",
+        type=int,
+        default=10_000,
+        help="requests for the RSS growth check (0: skip)",
+    )
     args = parser.parse_args()
     proc = None
     url = args.url
@@ -203,7 +240,9 @@ def main() -> None:
         results["ws"]["four_streams_30fps"] = asyncio.run(four_streams())
         results["stages_ms"] = stage_means(url)
         if proc is not None:
-            results["server_peak_rss_mb"] = peak_rss_mb(proc.pid)
+            results["server_peak_rss_mb"] = rss_mb(proc.pid, "VmHWM")
+            if args.rss_requests:
+                results["rss_growth"] = rss_growth(url, proc.pid, one, args.rss_requests)
     finally:
         if proc is not None:
             proc.terminate()
@@ -231,6 +270,10 @@ def main() -> None:
         print(f"| {stage} | {ms:.2f} |")
     if "server_peak_rss_mb" in results:
         print(f"\nserver peak RSS: {results['server_peak_rss_mb']:.0f} MB")
+    if "rss_growth" in results:
+        g = results["rss_growth"]
+        print(f"RSS over {g['requests']} more requests: {g['rss_before_mb']:.0f} -> "
+              f"{g['rss_after_mb']:.0f} MB ({g['growth']:+.1%})")  # fmt: skip
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(results, indent=2) + "\n")
     print(f"\nJSON: {args.json}")
