@@ -15,8 +15,10 @@ import asyncio
 import json
 import time
 from collections import deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+import anyio
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from service.api.convert import faces_of, image_of
@@ -70,35 +72,36 @@ class StreamSession:
 
     async def run(self) -> None:
         """Receive and process until the client leaves, breaks the protocol or stops reading."""
-        tasks = {
-            asyncio.create_task(self._receive_loop()),
-            asyncio.create_task(self._process_loop()),
-        }
-        try:
-            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-        for task in done:
-            error = task.exception()
-            if isinstance(error, ProtocolViolation):
-                await self._close(error.code, error.reason)
-            elif error is not None and not isinstance(error, WebSocketDisconnect | OSError):
-                raise error
+        violation: ProtocolViolation | None = None
+
+        async def until_done(loop: Callable[[], Awaitable[None]]) -> None:
+            nonlocal violation
+            try:
+                await loop()
+            except ProtocolViolation as broken:
+                violation = violation or broken
+            except WebSocketDisconnect:
+                pass
+            tasks.cancel_scope.cancel()  # either loop ending ends the stream
+
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(until_done, self._receive_loop)
+            tasks.start_soon(until_done, self._process_loop)
+        if violation is not None:
+            await self._close(violation.code, violation.reason)
 
     async def _close(self, code: int, reason: str) -> None:
         # A client that stops reading cannot take a close frame either: do not wait on it.
-        try:
-            await asyncio.wait_for(self.ws.close(code, reason), CLOSE_TIMEOUT_S)
-        except (TimeoutError, RuntimeError, OSError, WebSocketDisconnect):
-            pass
+        with anyio.move_on_after(CLOSE_TIMEOUT_S):
+            try:
+                await self.ws.close(code, reason)
+            except (RuntimeError, OSError, WebSocketDisconnect):
+                pass  # already gone
 
     async def _send(self, text: str) -> None:
         try:
-            await asyncio.wait_for(
-                self.ws.send_text(text), self.state.settings.stream_send_timeout_s
-            )
+            with anyio.fail_after(self.state.settings.stream_send_timeout_s):
+                await self.ws.send_text(text)
         except TimeoutError:
             raise ProtocolViolation(
                 CLOSE_POLICY, "results are not being read; the stream is closed"

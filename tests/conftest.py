@@ -85,12 +85,11 @@ def small_fer_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_fer_folder(tmp_path_factory.mktemp("fer_small"), per_class=24)
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _offline_keras_weights() -> None:
-    """Point Keras at the offline ImageNet weights when this machine has them."""
-    if HAS_IMAGENET_WEIGHTS:
-        os.environ.setdefault("KERAS_HOME", str(KERAS_WEIGHTS))
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# Keras reads KERAS_HOME when it is first imported, which may be while test modules are
+# collected: set it here, at import of this conftest, not in a fixture.
+if HAS_IMAGENET_WEIGHTS:
+    os.environ.setdefault("KERAS_HOME", str(KERAS_WEIGHTS))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 def start_service(
