@@ -11,10 +11,9 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import onnxruntime as ort
 
 from service.faces import Detection, Framing
-from service.model import ModelLoadError
+from service.model import ModelLoadError, cpu_session
 
 # MediaPipe clips raw scores at +-100; 80 keeps exp() inside float32.
 RAW_SCORE_LIMIT = 80.0
@@ -86,14 +85,8 @@ class BlazeFaceDetector:
         iou_threshold: float = 0.3,
         input_side: int = 384,
     ) -> None:
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        self._session = cpu_session(path, threads, "detector")
         try:
-            self._session = ort.InferenceSession(
-                str(path), options, providers=["CPUExecutionProvider"]
-            )
             meta = self._session.get_modelmeta().custom_metadata_map
             anchors = json.loads(meta["anchors"])
             self.name: str = meta.get("name", path.stem)
@@ -103,8 +96,6 @@ class BlazeFaceDetector:
             raise ModelLoadError(
                 f"detector {path} lacks BlazeFace anchor metadata ({exc})"
             ) from exc
-        except Exception as exc:  # onnxruntime raises its own untyped errors
-            raise ModelLoadError(f"cannot load detector {path}: {exc}") from exc
         outputs = {o.shape[-1]: o.name for o in self._session.get_outputs()}
         if 1 not in outputs or len(outputs) != 2:
             raise ModelLoadError(f"detector {path} does not have BlazeFace's two outputs")

