@@ -218,3 +218,11 @@ def test_hostile_images_get_documented_answers_and_the_server_keeps_working(
     assert r.status_code in (200, 400, 413, 422), r.text
     assert set(r.json()) in ({"faces", "image", "model", "timings_ms"}, {"error"})
     assert post_image(client, astronaut_jpeg).status_code == 200
+
+
+def test_the_haar_fallback_is_one_setting_away(astronaut_jpeg: bytes) -> None:
+    with make_client(detector="haar") as c:
+        wait_until_ready(c)
+        assert c.get("/v1/model").json()["detector"] == "haar_frontalface_default"
+        (face,) = post_image(c, astronaut_jpeg).json()["faces"]
+    assert 150 <= face["box"]["x"] <= 200 and face["emotion"] == "happy"
