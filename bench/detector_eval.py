@@ -1,6 +1,7 @@
 """Face detectors compared on a labelled set of real-photo scenes; prints markdown tables.
 
-    python bench/detector_eval.py [--fer ../shared/data/fer2013/val] [--blazeface PATH ...]
+    python -m bench.detector_eval [--fer ../shared/data/fer2013/val] [--blazeface PATH ...]
+    python -m bench.detector_eval --seed 7 --sweep     # how the BlazeFace defaults were chosen
 
 Per detector: median ms per 640x480 frame on 1 and 2 threads; recall and false positives on
 scenes built by bench/scenes.py (faces rotated up to +-30 degrees, 30-300 px); and end-to-end
@@ -24,20 +25,21 @@ import numpy as np
 from bench.scenes import Scene, TrueFace, fer_scenes, photo_scenes, source_photos
 from service.blazeface import BlazeFaceDetector
 from service.config import BUNDLED_DETECTOR, BUNDLED_MODEL
-from service.faces import Detection, FaceDetector, Framing, HaarDetector, crop_faces
+from service.faces import Detection, FaceDetector, HaarDetector, crop_faces
 from service.model import EmotionModel
 
 ROOT = Path(__file__).resolve().parents[1]
-EMOTIONS_IN_FOLDERS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+SWEEP_SIDES = (256, 320, 352, 384, 416, 448)
+SWEEP_SCORES = (0.5, 0.55, 0.6, 0.65, 0.7)
 
 DetectorFactory = Callable[[int], FaceDetector]
 
 
-def detectors(extra_blazeface: list[Path]) -> dict[str, DetectorFactory]:
+def detectors(extra_blazeface: list[Path], crop_margin: float) -> dict[str, DetectorFactory]:
     """Detector name -> factory taking a thread count, as the service would build them."""
     found: dict[str, DetectorFactory] = {
-        "haar (service settings: 400 px, scale 1.1)": lambda t: HaarDetector(400, 1.1, 5),
-        "haar (full 640x480 frame)": lambda t: HaarDetector(640, 1.1, 5),
+        "haar (400 px, scale 1.1)": lambda t: HaarDetector(400, 1.1, 5, crop_margin),
+        "haar (full 640x480 frame)": lambda t: HaarDetector(640, 1.1, 5, crop_margin),
         f"blazeface ({BUNDLED_DETECTOR.name}, default)": lambda t: BlazeFaceDetector(
             BUNDLED_DETECTOR, threads=t
         ),
@@ -86,32 +88,58 @@ def frame_ms(factory: DetectorFactory, frames: list[np.ndarray], threads: int) -
 
 
 def detection_quality(detector: FaceDetector, scenes: list[Scene]) -> dict[str, float]:
-    """Recall on faces >= 40 px and on 30-40 px faces, false positives per 20 frames."""
-    hits = {"large": [0, 0], "small": [0, 0]}
+    """Recall on faces >= 40 px, 30-40, 40-50 and 50-60 px; false positives per 20 frames."""
+    buckets = {"ge_40px": (40, 1e9), "30_40px": (30, 40), "40_50px": (40, 50),
+               "50_60px": (50, 60)}  # fmt: skip
+    hits = {name: [0, 0] for name in buckets}
     false_positives = 0
     for scene in scenes:
         found = detector.detect(scene.gray, 20, 20)
         matched, fp = match(found, scene.faces)
         false_positives += fp
         for i, face in enumerate(scene.faces):
-            bucket = hits["large" if face.side >= 40 else "small"]
-            bucket[0] += i in matched
-            bucket[1] += 1
-    return {
-        "recall_ge_40px": hits["large"][0] / max(1, hits["large"][1]),
-        "faces_ge_40px": hits["large"][1],
-        "recall_30_40px": hits["small"][0] / max(1, hits["small"][1]),
-        "faces_30_40px": hits["small"][1],
-        "false_positives": false_positives,
-        "fp_per_20_frames": 20 * false_positives / len(scenes),
-    }
+            for name, (low, high) in buckets.items():
+                if low <= face.side < high:
+                    hits[name][0] += i in matched
+                    hits[name][1] += 1
+    quality: dict[str, float] = {}
+    for name, (hit, total) in hits.items():
+        quality[f"recall_{name}"] = hit / max(1, total)
+        quality[f"faces_{name}"] = total
+    quality["false_positives"] = false_positives
+    quality["fp_per_20_frames"] = 20 * false_positives / len(scenes)
+    return quality
 
 
-def load_fer_faces(folder: Path, per_class: int, seed: int) -> list[tuple[np.ndarray, int]]:
-    """Up to ``per_class`` val faces per emotion, chosen at random with a fixed seed."""
+def sweep(scenes: list[Scene], timing_frames: list[np.ndarray]) -> None:
+    """BlazeFace recall, false positives and ms (2 threads) per input side and score floor."""
+    print("| input side | min score | ms 2 thr | recall >= 40 px | 40-50 px | 50-60 px "
+          "| false positives |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|")
+    settings = [(side, 0.5) for side in SWEEP_SIDES]
+    settings += [(384, score) for score in SWEEP_SCORES if score != 0.5]
+    for side, score in settings:
+
+        def factory(threads: int, side: int = side, score: float = score) -> FaceDetector:
+            return BlazeFaceDetector(
+                BUNDLED_DETECTOR, threads=threads, min_score=score, input_side=side
+            )
+
+        ms = frame_ms(factory, timing_frames, 2)
+        q = detection_quality(factory(1), scenes)
+        print(f"| {side} | {score} | {ms:.1f} | {q['recall_ge_40px']:.1%} "
+              f"| {q['recall_40_50px']:.0%} | {q['recall_50_60px']:.0%} "
+              f"| {q['false_positives']:.0f} |")  # fmt: skip
+
+
+def load_fer_faces(
+    folder: Path, labels: tuple[str, ...], per_class: int, seed: int
+) -> list[tuple[np.ndarray, int]]:
+    """Up to ``per_class`` val faces per emotion (folders named as the model's labels), chosen
+    at random with a fixed seed."""
     rng = np.random.default_rng(seed)
     faces = []
-    for label, name in enumerate(EMOTIONS_IN_FOLDERS):
+    for label, name in enumerate(labels):
         files = sorted((folder / name).glob("*.jpg"))
         for index in rng.permutation(len(files))[:per_class]:
             image = cv2.imread(str(files[index]), cv2.IMREAD_GRAYSCALE)
@@ -124,7 +152,6 @@ def emotion_accuracy(
     detector: FaceDetector, model: EmotionModel, scenes: list[Scene]
 ) -> dict[str, float]:
     """End-to-end top-1 with and without alignment, overall and for faces rotated > 10 deg."""
-    framing = detector.framing or Framing.from_margin(model.crop.margin)
     right = {(align, tilted): 0 for align in (False, True) for tilted in (False, True)}
     totals = {False: 0, True: 0}
     detected = 0
@@ -137,7 +164,7 @@ def emotion_accuracy(
             continue
         detected += 1
         for align in (False, True):
-            crop = crop_faces(scene.gray, [matched[0]], model.crop.size, framing, align)
+            crop = crop_faces(scene.gray, [matched[0]], model.crop.size, detector.framing, align)
             right[(align, tilted)] += int(np.argmax(model.classify(crop)[0])) == truth.label
     n = len(scenes)
     return {
@@ -164,22 +191,30 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=160, help="scenes with photo faces")
     parser.add_argument("--empty", type=int, default=40, help="scenes without faces")
     parser.add_argument("--blazeface", type=Path, action="append", default=[])
+    parser.add_argument(
+        "--seed", type=int, default=2026, help="photo scenes (the defaults were chosen on 7)"
+    )
+    parser.add_argument("--sweep", action="store_true", help="also sweep BlazeFace settings")
     parser.add_argument("--out", type=Path, default=ROOT / "test-output/detector_eval.json")
     args = parser.parse_args()
 
     photos = source_photos(ROOT / "test-output/cache")
-    # Detector settings were chosen on seed 7; this report uses scenes they never saw.
-    scenes = photo_scenes(photos, args.frames, args.empty, seed=2026)
+    scenes = photo_scenes(photos, args.frames, args.empty, seed=args.seed)
     n_faces = sum(len(s.faces) for s in scenes)
-    print(f"photo scenes: {len(scenes)} frames ({args.empty} without faces), {n_faces} faces "
-          f"from {len(photos)} photos ({', '.join(sorted(photos))})\n")  # fmt: skip
+    print(f"photo scenes (seed {args.seed}): {len(scenes)} frames ({args.empty} without faces), "
+          f"{n_faces} faces from {len(photos)} photos ({', '.join(sorted(photos))})\n")  # fmt: skip
     model = EmotionModel(BUNDLED_MODEL)
-    fer = load_fer_faces(args.fer, args.per_class, seed=3) if args.fer.is_dir() else []
+    fer = []
+    if args.fer.is_dir():
+        fer = load_fer_faces(args.fer, model.labels, args.per_class, seed=3)
     fer_set = fer_scenes(fer, seed=11)
     timing_frames = [s.gray for s in scenes[:60]]
+    if args.sweep:
+        sweep(scenes, timing_frames)
+        print()
 
     results: dict[str, dict[str, float]] = {}
-    for name, factory in detectors(args.blazeface).items():
+    for name, factory in detectors(args.blazeface, model.crop.margin).items():
         row: dict[str, float] = {
             "ms_1_thread": frame_ms(factory, timing_frames, 1),
             "ms_2_threads": frame_ms(factory, timing_frames, 2),
@@ -196,9 +231,9 @@ def main() -> None:
     print("|---|---|---|---|---|---|")
     for name, r in results.items():
         print(f"| {name} | {r['ms_1_thread']:.1f} | {r['ms_2_threads']:.1f} "
-              f"| {r['recall_ge_40px']:.1%} ({r['faces_ge_40px']}) "
-              f"| {r['recall_30_40px']:.1%} ({r['faces_30_40px']}) "
-              f"| {r['fp_per_20_frames']:.2f} ({r['false_positives']}) |")  # fmt: skip
+              f"| {r['recall_ge_40px']:.1%} ({r['faces_ge_40px']:.0f}) "
+              f"| {r['recall_30_40px']:.1%} ({r['faces_30_40px']:.0f}) "
+              f"| {r['fp_per_20_frames']:.2f} ({r['false_positives']:.0f}) |")  # fmt: skip
     if fer_set:
         ceiling = upright_accuracy(model, fer)
         print(f"\nFER-2013 val faces in scenes: {len(fer_set)} ({args.per_class} per emotion), "

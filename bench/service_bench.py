@@ -54,16 +54,26 @@ def percentile(samples: list[float], q: float) -> float:
     return float(np.percentile(samples, q)) if samples else float("nan")
 
 
-def rest_load(url: str, image: bytes, concurrency: int, seconds: float) -> dict[str, Any]:
-    """``concurrency`` clients POSTing back to back for ``seconds``."""
+def rest_load(
+    url: str, image: bytes, concurrency: int, seconds: float, requests: int | None = None
+) -> dict[str, Any]:
+    """``concurrency`` clients POSTing back to back for ``seconds``, or until ``requests``
+    requests have been sent when given."""
     latencies: list[float] = []
     statuses: dict[int, int] = {}
     lock = threading.Lock()
     stop_at = time.perf_counter() + seconds
+    tickets = iter(range(requests)) if requests is not None else None
+
+    def more() -> bool:
+        if tickets is None:
+            return time.perf_counter() < stop_at
+        with lock:
+            return next(tickets, None) is not None
 
     def client() -> None:
         with httpx.Client(base_url=url, timeout=30) as http:
-            while time.perf_counter() < stop_at:
+            while more():
                 start = time.perf_counter()
                 r = http.post("/v1/predict", files={"file": ("f.jpg", image, "image/jpeg")})
                 elapsed = (time.perf_counter() - start) * 1000
@@ -148,35 +158,14 @@ def rss_mb(pid: int, field: str = "VmRSS") -> float:
     return float("nan")
 
 
-def rss_growth(url: str, pid: int, image: bytes, requests: int) -> dict[str, float]:
+def rss_growth(url: str, pid: int, image: bytes, requests: int) -> dict[str, Any]:
     """RSS after a 1,000-request warm-up and after ``requests`` more at concurrency 8."""
-    rest_load_count(url, image, 8, 1000)
+    rest_load(url, image, 8, float("inf"), requests=1000)
     before = rss_mb(pid)
-    rest_load_count(url, image, 8, requests)
+    run = rest_load(url, image, 8, float("inf"), requests=requests)
     after = rss_mb(pid)
-    return {"requests": requests, "rss_before_mb": before, "rss_after_mb": after,
-            "growth": after / before - 1}  # fmt: skip
-
-
-def rest_load_count(url: str, image: bytes, concurrency: int, requests: int) -> None:
-    """Send exactly ``requests`` POSTs from ``concurrency`` clients; all must succeed."""
-    counter = iter(range(requests))
-    lock = threading.Lock()
-
-    def client() -> None:
-        with httpx.Client(base_url=url, timeout=60) as http:
-            while True:
-                with lock:
-                    if next(counter, None) is None:
-                        return
-                r = http.post("/v1/predict", files={"file": ("f.jpg", image, "image/jpeg")})
-                r.raise_for_status()
-
-    threads = [threading.Thread(target=client) for _ in range(concurrency)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    return {"requests": requests, "statuses": run["statuses"], "rss_before_mb": before,
+            "rss_after_mb": after, "growth": after / before - 1}  # fmt: skip
 
 
 def start_server(port: int) -> subprocess.Popen[bytes]:
@@ -273,7 +262,8 @@ def main() -> None:
     if "rss_growth" in results:
         g = results["rss_growth"]
         print(f"RSS over {g['requests']} more requests: {g['rss_before_mb']:.0f} -> "
-              f"{g['rss_after_mb']:.0f} MB ({g['growth']:+.1%})")  # fmt: skip
+              f"{g['rss_after_mb']:.0f} MB ({g['growth']:+.1%}); "
+              f"statuses {g['statuses']}")  # fmt: skip
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(results, indent=2) + "\n")
     print(f"\nJSON: {args.json}")

@@ -1,4 +1,4 @@
-"""BlazeFace (MediaPipe's face detector) on onnxruntime: letterbox, SSD anchor decoding, NMS.
+"""BlazeFace (MediaPipe's face detector) on onnxruntime: input scaling, SSD anchors, NMS.
 
 The ONNX file comes from ``python -m training export-detector`` and carries its anchor layout in
 its metadata, so this module needs no TensorFlow and no MediaPipe.
@@ -17,9 +17,9 @@ from service.model import ModelLoadError, cpu_session
 
 # MediaPipe clips raw scores at +-100; 80 keeps exp() inside float32.
 RAW_SCORE_LIMIT = 80.0
-# Box side as a share of the FER-2013 crop side and the box centre's offset from the crop
-# centre (share of the box side, + is down), for this detector's boxes; measured on val faces
-# by scripts/measure_crop_margin.py --detector blazeface.
+# Box side as a share of the FER-2013 crop side, and the crop centre's offset from the box
+# centre (share of the box height, + is down); measured on val faces by
+# scripts/measure_crop_margin.py --detector blazeface.
 FER_FRAMING = Framing(box_share=0.896, center_shift=-0.051)
 
 
@@ -103,18 +103,19 @@ class BlazeFaceDetector:
         self._box_output = next(iter(outputs.values()))
         model_input = self._session.get_inputs()[0]
         self._input_name = model_input.name
-        # 1 for exports folded to grayscale; 3 for a plain conversion (gray is copied).
-        self._channels = model_input.shape[3] if isinstance(model_input.shape[3], int) else 3
+        self._channels = model_input.shape[3]  # 1 when folded to gray; 3: gray is copied
+        if self._channels not in (1, 3):
+            raise ModelLoadError(f"detector {path} wants {self._channels} input channels")
         self._anchor_cache: dict[tuple[int, int], np.ndarray] = {}
         self.input_side = input_side
         self.min_score = min_score
         self.iou_threshold = iou_threshold
-        self.framing: Framing | None = FER_FRAMING
+        self.framing = FER_FRAMING
         self.path = path
 
     def _anchors(self, height: int, width: int) -> np.ndarray:
         key = (height, width)
-        if key not in self._anchor_cache:  # a handful of frame shapes in practice
+        if key not in self._anchor_cache:  # at most input_side / 32 shapes per orientation
             self._anchor_cache[key] = ssd_anchors(height, width, self._grids, self._offset)
         return self._anchor_cache[key]
 

@@ -51,7 +51,7 @@ class FaceDetector(Protocol):
     """Anything that finds faces in a grayscale image."""
 
     name: str
-    framing: Framing | None  # None: the classifier's own crop margin applies
+    framing: Framing
 
     def detect(self, gray: np.ndarray, min_face_size: int, max_faces: int) -> list[Detection]:
         """Faces at least ``min_face_size`` pixels wide, largest first, at most ``max_faces``."""
@@ -59,16 +59,26 @@ class FaceDetector(Protocol):
 
 
 class HaarDetector:
-    """OpenCV's frontal-face Haar cascade, run on a frame downscaled to ``max_side``."""
+    """OpenCV's frontal-face Haar cascade, run on a frame downscaled to ``max_side``.
+
+    ``crop_margin`` is the classifier's own (its metadata ``crop.margin``): the classifier was
+    trained on FER crops measured against this detector's boxes.
+    """
 
     name = "haar_frontalface_default"
-    framing: Framing | None = None
 
-    def __init__(self, max_side: int = 640, scale_factor: float = 1.1, min_neighbors: int = 5):
+    def __init__(
+        self,
+        max_side: int = 640,
+        scale_factor: float = 1.1,
+        min_neighbors: int = 5,
+        crop_margin: float = 0.0,
+    ) -> None:
         path = cv2.data.haarcascades + "haarcascade_frontalface_default.xml"  # type: ignore[attr-defined]
         self._cascade = cv2.CascadeClassifier(path)
         if self._cascade.empty():
             raise RuntimeError(f"cannot load the Haar cascade {path}")
+        self.framing = Framing.from_margin(crop_margin)
         self.max_side = max_side
         self.scale_factor = scale_factor
         self.min_neighbors = min_neighbors

@@ -49,7 +49,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     state = AppState(
         settings=settings,
         model=model,
-        detector=build_detector(settings),
+        detector=build_detector(settings, model.crop.margin),
         pool=WorkerPool(settings.worker_threads, settings.queue_size),
         metrics=app.state.metrics,
     )

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from service.faces import Detection, FaceDetector, Framing, crop_faces
+from service.faces import Detection, FaceDetector, crop_faces
 from service.imaging import decode_gray
 from service.model import EmotionModel
 
@@ -54,8 +54,7 @@ def analyze_bytes(
     t1 = time.perf_counter()
     detections = detector.detect(gray, limits.min_face_size, limits.max_faces)
     t2 = time.perf_counter()
-    framing = detector.framing or Framing.from_margin(model.crop.margin)
-    crops = crop_faces(gray, detections, model.crop.size, framing, align)
+    crops = crop_faces(gray, detections, model.crop.size, detector.framing, align)
     probs = model.classify(crops)
     t3 = time.perf_counter()
     return Analysis(

@@ -41,8 +41,8 @@ class AppState:
         )
 
 
-def build_detector(settings: Settings) -> FaceDetector:
-    """The detector the settings name."""
+def build_detector(settings: Settings, crop_margin: float) -> FaceDetector:
+    """The detector the settings name; ``crop_margin`` is the classifier's, for Haar boxes."""
     if settings.detector == "blazeface":
         return BlazeFaceDetector(
             settings.detector_model_path,
@@ -54,4 +54,5 @@ def build_detector(settings: Settings) -> FaceDetector:
         max_side=settings.detector_max_side,
         scale_factor=settings.detector_scale_factor,
         min_neighbors=settings.detector_min_neighbors,
+        crop_margin=crop_margin,
     )

@@ -129,9 +129,13 @@ def _run_predict(args: argparse.Namespace) -> int:
 
 
 def _run_export_detector(args: argparse.Namespace) -> int:
-    from training.detector_export import convert
+    from training.detector_export import DetectorExportError, convert
 
-    card = convert(args.variant, args.out, args.wheel)
+    try:
+        card = convert(args.variant, args.out, args.wheel)
+    except DetectorExportError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     print(f"wrote {args.out} (sha256 {card['sha256']}, parity {card['parity_max_abs_diff']:.1e})")
     return 0
 
@@ -181,6 +185,6 @@ def main(argv: list[str] | None = None) -> int:
                 "export-detector": _run_export_detector}  # fmt: skip
     try:
         return handlers[args.command](args)
-    except (DataError, FileNotFoundError, FileExistsError, ValueError) as exc:
+    except (DataError, FileNotFoundError, FileExistsError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

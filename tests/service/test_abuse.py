@@ -19,8 +19,7 @@ from websockets.asyncio.client import connect as async_connect
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from tests.conftest import sample_photo, start_service
-from tests.service.conftest import encode
+from tests.conftest import start_service
 from tests.service.live import (
     ServerProbe,
     hostile_uploads,
@@ -34,18 +33,8 @@ SEND_TIMEOUT_S = 2
 
 
 @pytest.fixture(scope="module")
-def photo() -> np.ndarray:
-    return sample_photo("astronaut")
-
-
-@pytest.fixture(scope="module")
-def face_jpeg(photo: np.ndarray) -> bytes:
-    return encode(photo)
-
-
-@pytest.fixture(scope="module")
 def server(
-    tmp_path_factory: pytest.TempPathFactory, face_jpeg: bytes
+    tmp_path_factory: pytest.TempPathFactory, astronaut_jpeg: bytes
 ) -> Iterator[tuple[ServerProbe, dict[str, float]]]:
     """A server with a short send timeout and a stream cap, warmed up, and its baseline."""
     env = {"FER_STREAM_SEND_TIMEOUT_S": str(SEND_TIMEOUT_S), "FER_MAX_STREAMS": str(MAX_STREAMS)}
@@ -55,9 +44,9 @@ def server(
     try:
         with httpx.Client(base_url=url, timeout=30) as http:
             for _ in range(30):
-                files = {"file": ("f.jpg", face_jpeg, "image/jpeg")}
+                files = {"file": ("f.jpg", astronaut_jpeg, "image/jpeg")}
                 assert http.post("/v1/predict", files=files).status_code == 200
-        latency = median_ms(stream_round_trips(url, face_jpeg, 30))
+        latency = median_ms(stream_round_trips(url, astronaut_jpeg, 30))
         probe.settle(fds=probe.fds())
         baseline = {"fds": probe.fds(), "rss_mb": probe.rss_mb(), "stream_ms": latency}
         yield probe, baseline
@@ -82,7 +71,7 @@ def assert_latency_kept(during: float, baseline: dict[str, float]) -> None:
 
 
 def test_a_flood_of_1000_messages_per_second_is_cut_off(
-    server: tuple[ServerProbe, dict[str, float]], face_jpeg: bytes
+    server: tuple[ServerProbe, dict[str, float]], astronaut_jpeg: bytes
 ) -> None:
     probe, baseline = server
     outcome: dict[str, object] = {}
@@ -97,7 +86,7 @@ def test_a_flood_of_1000_messages_per_second_is_cut_off(
             except ConnectionClosed as closed:
                 outcome["close"] = closed.rcvd
 
-    during = polite_latency_during(probe.url, face_jpeg, threading.Thread(target=flood))
+    during = polite_latency_during(probe.url, astronaut_jpeg, threading.Thread(target=flood))
     close = outcome.get("close")
     assert close is not None and close.code == 1008, outcome  # type: ignore[attr-defined]
     assert "messages per second" in close.reason  # type: ignore[attr-defined]
@@ -106,7 +95,7 @@ def test_a_flood_of_1000_messages_per_second_is_cut_off(
 
 
 def test_a_client_that_never_reads_is_given_up_on(
-    server: tuple[ServerProbe, dict[str, float]], face_jpeg: bytes
+    server: tuple[ServerProbe, dict[str, float]], astronaut_jpeg: bytes
 ) -> None:
     probe, baseline = server
     # A tiny receive window and no reading: the server's sends back up within seconds.
@@ -120,13 +109,13 @@ def test_a_client_that_never_reads_is_given_up_on(
     def push_without_reading() -> None:
         try:
             while time.monotonic() - started < 20:
-                ws.send(face_jpeg)
+                ws.send(astronaut_jpeg)
                 time.sleep(1 / 30)
         except (ConnectionClosed, OSError, TimeoutError):
             pass
 
     during = polite_latency_during(
-        probe.url, face_jpeg, threading.Thread(target=push_without_reading)
+        probe.url, astronaut_jpeg, threading.Thread(target=push_without_reading)
     )
     # The client still holds its connection, but the server has ended the stream: no session,
     # no pending frame, no task is kept for it.
@@ -159,23 +148,23 @@ def _abort_while_processing(url: str, frame: bytes) -> None:
 
 
 def test_abrupt_disconnects_leave_nothing_behind(
-    server: tuple[ServerProbe, dict[str, float]], face_jpeg: bytes
+    server: tuple[ServerProbe, dict[str, float]], astronaut_jpeg: bytes
 ) -> None:
     probe, baseline = server
 
     def disconnects() -> None:
         for _ in range(15):
-            _abort_mid_frame(probe.url, face_jpeg)
-            _abort_while_processing(probe.url, face_jpeg)
+            _abort_mid_frame(probe.url, astronaut_jpeg)
+            _abort_while_processing(probe.url, astronaut_jpeg)
 
-    during = polite_latency_during(probe.url, face_jpeg, threading.Thread(target=disconnects))
+    during = polite_latency_during(probe.url, astronaut_jpeg, threading.Thread(target=disconnects))
     assert_latency_kept(during, baseline)
     probe.settle(int(baseline["fds"]))
     assert httpx.get(probe.url + "/readyz").status_code == 200
 
 
 def test_100_concurrent_streams_are_served_up_to_the_cap(
-    server: tuple[ServerProbe, dict[str, float]], face_jpeg: bytes
+    server: tuple[ServerProbe, dict[str, float]], astronaut_jpeg: bytes
 ) -> None:
     probe, baseline = server
     hold = asyncio.Event()
@@ -183,7 +172,7 @@ def test_100_concurrent_streams_are_served_up_to_the_cap(
     async def one() -> str:
         try:
             async with async_connect(ws_url(probe.url), open_timeout=30) as ws:
-                await ws.send(face_jpeg)
+                await ws.send(astronaut_jpeg)
                 await asyncio.wait_for(ws.recv(), 120)
                 await hold.wait()  # keep every served stream open until all have tried
                 return "served"
@@ -210,10 +199,10 @@ def test_100_concurrent_streams_are_served_up_to_the_cap(
 
 
 def test_hostile_uploads_get_their_answers_and_memory_stays_bounded(
-    server: tuple[ServerProbe, dict[str, float]], photo: np.ndarray, face_jpeg: bytes
+    server: tuple[ServerProbe, dict[str, float]], astronaut: np.ndarray, astronaut_jpeg: bytes
 ) -> None:
     probe, baseline = server
-    corpus = hostile_uploads(photo)
+    corpus = hostile_uploads(astronaut)
     peak_before = probe.peak_rss_mb()
     with httpx.Client(base_url=probe.url, timeout=30) as http:
         for _ in range(10):
@@ -222,7 +211,7 @@ def test_hostile_uploads_get_their_answers_and_memory_stays_bounded(
                 r = http.post("/v1/predict", files=files)
                 assert r.status_code in allowed, (name, r.status_code, r.text)
                 assert r.headers["content-type"] == "application/json"
-        files = {"file": ("f.jpg", face_jpeg, "image/jpeg")}
+        files = {"file": ("f.jpg", astronaut_jpeg, "image/jpeg")}
         assert len(http.post("/v1/predict", files=files).json()["faces"]) == 1
     # 90 hostile uploads, the bomb among them, move the high-water mark by less than 64 MB.
     assert probe.peak_rss_mb() - peak_before < 64
@@ -230,10 +219,10 @@ def test_hostile_uploads_get_their_answers_and_memory_stays_bounded(
 
 
 def test_after_all_abuse_memory_is_back_near_baseline(
-    server: tuple[ServerProbe, dict[str, float]], face_jpeg: bytes
+    server: tuple[ServerProbe, dict[str, float]], astronaut_jpeg: bytes
 ) -> None:
     probe, baseline = server
-    assert median_ms(stream_round_trips(probe.url, face_jpeg, 20)) > 0
+    assert median_ms(stream_round_trips(probe.url, astronaut_jpeg, 20)) > 0
     probe.settle(int(baseline["fds"]))
     assert probe.rss_mb() < baseline["rss_mb"] * 1.25, (probe.rss_mb(), baseline["rss_mb"])
 

@@ -92,7 +92,7 @@ def test_limits_apply(detector: BlazeFaceDetector, astronaut_gray: np.ndarray) -
 def test_alignment_levels_a_rotated_face(
     detector: BlazeFaceDetector, astronaut_gray: np.ndarray
 ) -> None:
-    framing = detector.framing or Framing(1.0)
+    framing = detector.framing
     (upright,) = detector.detect(astronaut_gray, 24, 10)
     reference = crop_faces(astronaut_gray, [upright], 48, framing, align=True)[0, :, :, 0]
     tilted = rotate(astronaut_gray, 25.0)

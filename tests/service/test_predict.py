@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from tests.service.conftest import encode, make_client, post_image, wait_until_ready
+from tests.service.live import png_header_only
 
 EMOTIONS = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
 
@@ -157,7 +158,7 @@ def test_limits_refuse_big_uploads_and_pixel_bombs(astronaut_jpeg: bytes) -> Non
         padded = astronaut_jpeg + b"\0" * (150_001 - len(astronaut_jpeg))
         body = assert_error(post_image(c, padded), 413, "payload_too_large")
         assert "the limit is 150000" in body["error"]["message"]
-        bomb = _png_header_only(50_000, 50_000)
+        bomb = png_header_only(50_000, 50_000)
         body = assert_error(
             post_image(c, bomb, name="bomb.png", mime="image/png"), 413, "too_many_pixels"
         )
@@ -166,19 +167,6 @@ def test_limits_refuse_big_uploads_and_pixel_bombs(astronaut_jpeg: bytes) -> Non
         r = post_image(c, b"\0" * 400_000)
         assert_error(r, 413, "payload_too_large")
         assert post_image(c, astronaut_jpeg).status_code == 200
-
-
-def _png_header_only(width: int, height: int) -> bytes:
-    """A PNG whose IHDR claims width x height, followed by one tiny (bogus) IDAT chunk."""
-    import struct
-    import zlib
-
-    def chunk(kind: bytes, payload: bytes) -> bytes:
-        crc = zlib.crc32(kind + payload) & 0xFFFFFFFF
-        return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", crc)
-
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64))
 
 
 def test_errors_never_use_another_shape(client: TestClient) -> None:

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from websockets.sync.client import connect
 
-from tests.conftest import sample_photo, start_service
+from tests.conftest import start_service
 from tests.service.conftest import encode
 from tests.service.live import ServerProbe, ws_url
 
@@ -33,15 +33,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProbe]:
         proc.wait(20)
 
 
-def uploads() -> list[tuple[bytes, str, int, int | None]]:
+@pytest.fixture(scope="module")
+def uploads(
+    astronaut_jpeg: bytes, three_faces: np.ndarray, no_face_jpeg: bytes
+) -> list[tuple[bytes, str, int, int | None]]:
     """(bytes, content type, expected status, expected faces) in the soak's mix."""
-    astronaut = sample_photo("astronaut")
-    head = astronaut[0:300, 100:350]
-    group = np.full((400, 1200, 3), 90, np.uint8)
-    for i in range(3):
-        group[50:350, 100 + i * 375 : 350 + i * 375] = head
-    face, three = encode(astronaut), encode(group, ".png")
-    coffee = encode(sample_photo("coffee"))
+    face, three, coffee = astronaut_jpeg, encode(three_faces, ".png"), no_face_jpeg
     tiny = encode(np.zeros((1, 1, 3), np.uint8), ".png")
     mix: list[tuple[bytes, str, int, int | None]] = [(face, "image/jpeg", 200, 1)] * 14
     mix += [(three, "image/png", 200, 3)] * 2 + [(coffee, "image/jpeg", 200, 0)] * 2
@@ -50,8 +47,10 @@ def uploads() -> list[tuple[bytes, str, int, int | None]]:
 
 
 @pytest.mark.slow
-def test_ten_thousand_mixed_operations_without_error_or_leak(server: ServerProbe) -> None:
-    mix = uploads()
+def test_ten_thousand_mixed_operations_without_error_or_leak(
+    server: ServerProbe, uploads: list[tuple[bytes, str, int, int | None]]
+) -> None:
+    mix = uploads
     outcomes: Counter[str] = Counter()
     rss: list[float] = []
     lock = threading.Lock()
