@@ -1,59 +1,67 @@
-"""One error shape everywhere: ``{"error": {"code": ..., "message": ...}}``."""
+"""Domain errors: what went wrong, with a stable code, and no notion of HTTP.
+
+Decoding, detection, the worker pool and the access checks raise these; the web layer maps each
+kind to an HTTP status and a stream message in one place (``service.api.errors``).
+"""
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
+class ServiceError(Exception):
+    """A problem the client should hear about: ``code`` is stable, ``message`` says what."""
 
-class ApiError(Exception):
-    """An error the client should see, with its HTTP status and a stable code."""
+    code = "service_error"
 
-    def __init__(
-        self, status: int, code: str, message: str, headers: dict[str, str] | None = None
-    ) -> None:
+    def __init__(self, message: str, code: str | None = None) -> None:
         super().__init__(message)
-        self.status = status
-        self.code = code
         self.message = message
-        self.headers = headers
+        if code is not None:
+            self.code = code
 
 
-def error_body(code: str, message: str) -> dict[str, dict[str, str]]:
-    """The JSON body of every error."""
-    return {"error": {"code": code, "message": message}}
+class EmptyImage(ServiceError):
+    """The upload or frame has no bytes."""
+
+    code = "empty_image"
 
 
-_HTTP_CODES = {
-    400: "bad_request",
-    401: "unauthorized",
-    404: "not_found",
-    405: "method_not_allowed",
-    413: "payload_too_large",
-    415: "unsupported_media_type",
-    422: "invalid_request",
-    429: "too_many_requests",
-    503: "unavailable",
-}
+class ImageTooLarge(ServiceError):
+    """Too many bytes (``payload_too_large``) or pixels (``too_many_pixels``)."""
+
+    code = "payload_too_large"
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    """Turn ApiError, HTTP and validation errors into the project's error shape."""
+class UnsupportedImage(ServiceError):
+    """Not a JPEG, PNG, WebP or BMP image."""
 
-    @app.exception_handler(ApiError)
-    async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse(error_body(exc.code, exc.message), exc.status, headers=exc.headers)
+    code = "unsupported_media_type"
 
-    @app.exception_handler(StarletteHTTPException)
-    async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = _HTTP_CODES.get(exc.status_code, "http_error")
-        return JSONResponse(error_body(code, str(exc.detail)), exc.status_code, headers=exc.headers)
 
-    @app.exception_handler(RequestValidationError)
-    async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
-        )
-        return JSONResponse(error_body("invalid_request", problems), 422)
+class UndecodableImage(ServiceError):
+    """A supported format whose data does not decode (truncated, corrupt)."""
+
+    code = "undecodable_image"
+
+
+class DetectionFailed(ServiceError):
+    """The face detector could not process this image (an input it cannot handle)."""
+
+    code = "detection_failed"
+
+
+class ServerBusy(ServiceError):
+    """Every worker and queue place is taken; retry shortly."""
+
+    code = "server_busy"
+
+
+class NotReady(ServiceError):
+    """The model is still warming up; retry shortly."""
+
+    code = "not_ready"
+
+
+class Unauthorized(ServiceError):
+    """No valid API key."""
+
+    code = "unauthorized"

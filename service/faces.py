@@ -34,6 +34,37 @@ class Detection:
 
 
 @dataclass(frozen=True)
+class VisibleBox:
+    """The part of a face box that lies inside the image, in image pixels:
+    ``0 <= x``, ``0 <= y``, ``x + w <= width``, ``y + h <= height``. ``truncated`` is true when
+    the detector's box reached past an image edge and was cut to this visible part."""
+
+    x: int
+    y: int
+    w: int
+    h: int
+    truncated: bool
+
+
+def visible_box(detection: Detection, width: int, height: int) -> VisibleBox:
+    """``detection``'s box clipped to a ``width`` x ``height`` image (the one clipping rule).
+
+    The classifier's crop keeps the unclipped box (with replicated edges), so clipping changes
+    what the caller is told, not the emotion.
+    """
+    x0, y0 = min(max(detection.x, 0), width), min(max(detection.y, 0), height)
+    x1 = min(max(detection.x + detection.w, 0), width)
+    y1 = min(max(detection.y + detection.h, 0), height)
+    truncated = (x0, y0, x1, y1) != (
+        detection.x,
+        detection.y,
+        detection.x + detection.w,
+        detection.y + detection.h,
+    )
+    return VisibleBox(x0, y0, x1 - x0, y1 - y0, truncated)
+
+
+@dataclass(frozen=True)
 class Framing:
     """How a detector's box relates to a FER-2013 crop: box side / crop side, and the crop
     centre's downward offset from the box centre as a share of the box height."""

@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from service.errors import ApiError
+from service.errors import EmptyImage, ImageTooLarge, UndecodableImage, UnsupportedImage
 
 SUPPORTED_FORMATS = {
     "JPEG": "image/jpeg",
@@ -30,40 +30,29 @@ def _header(data: bytes) -> tuple[str, int, int]:
             with Image.open(io.BytesIO(data)) as image:
                 return str(image.format), image.width, image.height
     except Exception:  # Pillow raises many types for garbage; all mean the same to a client.
-        raise ApiError(
-            415,
-            "unsupported_media_type",
-            "the upload is not a JPEG, PNG, WebP or BMP image",
-        ) from None
+        raise UnsupportedImage("the upload is not a JPEG, PNG, WebP or BMP image") from None
 
 
 def decode_gray(data: bytes, max_bytes: int, max_pixels: int) -> np.ndarray:
     """Decode to an (H, W) uint8 grayscale array in display orientation.
 
-    Raises ApiError 413 for too many bytes or pixels (checked on the header, before decoding),
-    415 for formats other than JPEG/PNG/WebP/BMP and 422 for data that does not decode.
+    Raises ImageTooLarge for too many bytes or pixels (checked on the header, before decoding),
+    UnsupportedImage for formats other than JPEG/PNG/WebP/BMP, EmptyImage and UndecodableImage.
     """
     if not data:
-        raise ApiError(422, "empty_image", "the upload is empty")
+        raise EmptyImage("the upload is empty")
     if len(data) > max_bytes:
-        raise ApiError(
-            413, "payload_too_large", f"the upload has {len(data)} bytes; the limit is {max_bytes}"
-        )
+        raise ImageTooLarge(f"the upload has {len(data)} bytes; the limit is {max_bytes}")
     fmt, width, height = _header(data)
     if fmt not in SUPPORTED_FORMATS:
-        raise ApiError(
-            415,
-            "unsupported_media_type",
-            f"{fmt} images are not supported; send JPEG, PNG, WebP or BMP",
-        )
+        raise UnsupportedImage(f"{fmt} images are not supported; send JPEG, PNG, WebP or BMP")
     if width * height > max_pixels:
-        raise ApiError(
-            413,
-            "too_many_pixels",
+        raise ImageTooLarge(
             f"the image is {width}x{height} = {width * height} pixels; the limit is {max_pixels}",
+            code="too_many_pixels",
         )
     # OpenCV applies the EXIF orientation, converts colour, alpha, palette and 16-bit to 8-bit gray.
     image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE)
     if image is None or image.size == 0:
-        raise ApiError(422, "undecodable_image", f"the {fmt} data could not be decoded")
+        raise UndecodableImage(f"the {fmt} data could not be decoded")
     return image

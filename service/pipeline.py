@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 
 import numpy as np
 
-from service.faces import Detection, FaceDetector, crop_faces
+from service.errors import DetectionFailed
+from service.faces import Detection, FaceDetector, VisibleBox, crop_faces, visible_box
 from service.imaging import decode_gray
 from service.model import EmotionModel
+
+logger = logging.getLogger("service")
 
 
 @dataclass(frozen=True)
 class FaceEmotion:
-    """One detected face and its emotion probabilities, in model label order."""
+    """One detected face, its box clipped to the image, and its emotion probabilities in model
+    label order."""
 
     detection: Detection
+    box: VisibleBox
     probabilities: np.ndarray
 
 
@@ -40,6 +46,16 @@ class Limits:
     min_face_size: int
 
 
+def _detect(detector: FaceDetector, gray: np.ndarray, limits: Limits) -> list[Detection]:
+    try:
+        return detector.detect(gray, limits.min_face_size, limits.max_faces)
+    except Exception as exc:  # onnxruntime and OpenCV raise untyped errors on inputs they refuse
+        logger.warning("detector %s failed on a %s image", detector.name, gray.shape, exc_info=True)
+        raise DetectionFailed(
+            f"face detection failed on this {gray.shape[1]}x{gray.shape[0]} image"
+        ) from exc
+
+
 def analyze_bytes(
     data: bytes,
     detector: FaceDetector,
@@ -48,19 +64,28 @@ def analyze_bytes(
     align: bool = True,
 ) -> Analysis:
     """Decode, detect, crop (eyes levelled with ``align``) and classify all faces in one
-    onnxruntime batch."""
+    onnxruntime batch. Boxes are clipped to the image; crops use the detector's whole box.
+
+    Raises the ``service.errors`` kinds for images that cannot be decoded or searched.
+    """
     t0 = time.perf_counter()
     gray = decode_gray(data, limits.max_bytes, limits.max_pixels)
     t1 = time.perf_counter()
-    detections = detector.detect(gray, limits.min_face_size, limits.max_faces)
+    height, width = gray.shape
+    found = [
+        (d, box)
+        for d in _detect(detector, gray, limits)
+        if (box := visible_box(d, width, height)).w > 0 and box.h > 0
+    ]
     t2 = time.perf_counter()
+    detections = [d for d, _ in found]
     crops = crop_faces(gray, detections, model.crop.size, detector.framing, align)
     probs = model.classify(crops)
     t3 = time.perf_counter()
     return Analysis(
-        faces=[FaceEmotion(d, p) for d, p in zip(detections, probs, strict=True)],
-        width=gray.shape[1],
-        height=gray.shape[0],
+        faces=[FaceEmotion(d, box, p) for (d, box), p in zip(found, probs, strict=True)],
+        width=width,
+        height=height,
         timings_ms={
             "decode": round((t1 - t0) * 1000, 3),
             "detect": round((t2 - t1) * 1000, 3),

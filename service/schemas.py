@@ -8,12 +8,19 @@ from pydantic import BaseModel, Field
 
 
 class Box(BaseModel):
-    """A face box in original image pixels (after EXIF orientation)."""
+    """A face box in original image pixels (after EXIF orientation), always inside the image:
+    0 <= x, 0 <= y, x + w <= image width, y + h <= image height, so ``img[y:y+h, x:x+w]`` is
+    the face's visible part."""
 
-    x: int
-    y: int
-    w: int
-    h: int
+    x: int = Field(ge=0, description="left edge, pixels from the image's left")
+    y: int = Field(ge=0, description="top edge, pixels from the image's top")
+    w: int = Field(ge=1, description="width in pixels")
+    h: int = Field(ge=1, description="height in pixels")
+    truncated: bool = Field(
+        description="true when the detector's box reached past an image edge and was cut to "
+        "the visible part shown here (the face may be partly outside the image); the emotion "
+        "is computed from the whole box, edges replicated"
+    )
 
 
 class Face(BaseModel):

@@ -22,7 +22,7 @@ import anyio
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from service.api.convert import faces_of, image_of
-from service.errors import ApiError
+from service.errors import ServiceError
 from service.pipeline import analyze_bytes
 from service.schemas import ErrorDetail, StreamError, StreamResult
 from service.state import AppState
@@ -193,7 +193,7 @@ class StreamSession:
                 limits,
                 state.settings.align_faces,
             )
-        except ApiError as exc:
+        except ServiceError as exc:
             self.failed += 1
             state.metrics.stream_frames.labels("failed").inc()
             error = StreamError(

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
-from service.errors import ApiError
+from service.errors import ServerBusy
 
 T = TypeVar("T")
 
@@ -26,14 +26,9 @@ class WorkerPool:
         return self._slots.locked()
 
     async def run_or_reject(self, fn: Callable[..., T], *args: object) -> T:
-        """Run now or raise 503 with Retry-After when saturated (for request/response callers)."""
+        """Run now, or raise ServerBusy when saturated (for request/response callers)."""
         if self._slots.locked():
-            raise ApiError(
-                503,
-                "server_busy",
-                "every worker is busy; retry shortly",
-                headers={"Retry-After": "1"},
-            )
+            raise ServerBusy("every worker is busy; retry shortly")
         return await self.run(fn, *args)
 
     async def run(self, fn: Callable[..., T], *args: object) -> T:

@@ -1,39 +1,35 @@
-"""Training-time augmentation: the classic ImageDataGenerator recipe as Keras layers, and mixup."""
+"""Training-time augmentation as Keras layers inside the model graph.
+
+The layers run on the training backend's own kernels (no tf.data needed under torch) and are
+the identity at inference, so the exported ONNX graph is unaffected.
+"""
 
 from __future__ import annotations
 
 import keras
-import tensorflow as tf
+
+ROTATION_DEGREES = 10.0
+SHIFT = 0.1
+ZOOM = 0.15
 
 
-def build_augmenter(seed: int, strength: float = 1.0) -> keras.Sequential:
-    """Flip, small rotation, shift, zoom, brightness and contrast on 0..255 grayscale batches."""
+def build_augmenter(seed: int, strength: float = 1.0, erasing: float = 0.0) -> keras.Sequential:
+    """Flip, rotation (+-10 deg), shift (10%), zoom (+-15%), brightness and contrast (20%) on
+    0..255 grayscale batches (B, H, W, 1), each range times ``strength``; then random erasing of
+    one rectangle with probability ``erasing`` (Zhong et al. 2020)."""
     s = strength
-    return keras.Sequential(
-        [
-            keras.layers.RandomFlip("horizontal", seed=seed),
-            keras.layers.RandomRotation(0.04 * s, fill_mode="reflect", seed=seed + 1),  # ~15 deg
-            keras.layers.RandomTranslation(0.1 * s, 0.1 * s, fill_mode="reflect", seed=seed + 2),
-            keras.layers.RandomZoom(0.1 * s, fill_mode="reflect", seed=seed + 3),
-            keras.layers.RandomBrightness(0.2 * s, value_range=(0.0, 255.0), seed=seed + 4),
-            keras.layers.RandomContrast(0.2 * s, value_range=(0.0, 255.0), seed=seed + 5),
-        ],
-        name="augment",
-    )
-
-
-def mixup(
-    images: tf.Tensor, targets: tf.Tensor, weights: tf.Tensor, alpha: float
-) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
-    """Blend each example with a shuffled partner (Zhang et al. 2018), targets and weights alike."""
-    batch = tf.shape(images)[0]
-    gamma_a = tf.random.gamma([batch], alpha)
-    gamma_b = tf.random.gamma([batch], alpha)
-    lam = gamma_a / (gamma_a + gamma_b)
-    partner = tf.random.shuffle(tf.range(batch))
-    lam_img = tf.reshape(lam, [-1, 1, 1, 1])
-    lam_vec = tf.reshape(lam, [-1, 1])
-    mixed_images = lam_img * images + (1.0 - lam_img) * tf.gather(images, partner)
-    mixed_targets = lam_vec * targets + (1.0 - lam_vec) * tf.gather(targets, partner)
-    mixed_weights = lam * weights + (1.0 - lam) * tf.gather(weights, partner)
-    return mixed_images, mixed_targets, mixed_weights
+    layers: list[keras.layers.Layer] = [
+        keras.layers.RandomFlip("horizontal", seed=seed),
+        keras.layers.RandomRotation(ROTATION_DEGREES / 360 * s, fill_mode="reflect", seed=seed + 1),
+        keras.layers.RandomTranslation(SHIFT * s, SHIFT * s, fill_mode="reflect", seed=seed + 2),
+        keras.layers.RandomZoom(ZOOM * s, fill_mode="reflect", seed=seed + 3),
+        keras.layers.RandomBrightness(0.2 * s, value_range=(0.0, 255.0), seed=seed + 4),
+        keras.layers.RandomContrast(0.2 * s, value_range=(0.0, 255.0), seed=seed + 5),
+    ]
+    if erasing > 0:
+        layers.append(
+            keras.layers.RandomErasing(
+                factor=erasing, scale=(0.02, 0.25), value_range=(0.0, 255.0), seed=seed + 6
+            )
+        )
+    return keras.Sequential(layers, name="augment")

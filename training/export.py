@@ -11,6 +11,7 @@ import hashlib
 import json
 import platform
 import sys
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -22,37 +23,20 @@ import tensorflow as tf
 import tf2onnx
 
 from training import __version__
-from training.data import FaceSet
+from training.config import TrainConfig
+from training.datasets import as_model_input
+from training.errors import TrainingError
+from training.inference import INPUT_NAME, inference_model
 from training.labels import CROP_SIZE, EMOTIONS
-from training.pipelines import as_model_input
+from training.run_paths import RunPaths
 
 OPSET = 17
 PARITY_TOLERANCE = 1e-4
 PARITY_FACES = 512
-INPUT_NAME = "face"
 
 
-class ExportError(RuntimeError):
+class ExportError(TrainingError):
     """The exported graph does not reproduce the Keras model."""
-
-
-@keras.saving.register_keras_serializable(package="training")
-class HorizontalFlip(keras.layers.Layer):
-    """Mirror images left-right (axis 2 of NHWC)."""
-
-    def call(self, inputs: Any) -> Any:
-        return keras.ops.flip(inputs, axis=2)
-
-
-def inference_model(model: keras.Model, flip_tta: bool) -> keras.Model:
-    """The graph to export: the classifier, averaged with its output on the mirrored face."""
-    if not flip_tta:
-        return model
-    face = keras.Input(model.input_shape[1:], name=INPUT_NAME)
-    probs = keras.layers.Average(name="probabilities")(
-        [model(face), model(HorizontalFlip(name="mirror")(face))]
-    )
-    return keras.Model(face, probs, name=f"{model.name}_flip_tta")
 
 
 def sha256_of(path: Path) -> str:
@@ -163,21 +147,32 @@ def build_metadata(
     }
 
 
-def export_run(run_dir: Path, parity_faces: FaceSet, name: str | None = None) -> Path:
-    """Export ``<run>/checkpoints/best.keras`` to ``<run>/export/<name>.onnx`` + model card."""
-    config = json.loads((run_dir / "config.json").read_text())
-    report = json.loads((run_dir / "report.json").read_text())
-    summary_path = run_dir / "train_summary.json"
-    summary = json.loads(summary_path.read_text()) if summary_path.is_file() else {}
-    name = name or f"fer-{config['backbone'].replace('_', '-')}-{config['input_size']}"
-    model = keras.models.load_model(str(run_dir / "checkpoints" / "best.keras"))
-    metadata = build_metadata(name, config, report, summary)
+def export_run(run_dir: Path, name: str | None = None, data: Path | None = None) -> Path:
+    """Export the run's best checkpoint to ``<run>/export/<name>.onnx`` + model card.
+
+    Needs the TensorFlow backend (tf2onnx); a checkpoint saved under torch loads here with
+    ``compile=False``. Parity is checked on the first PARITY_FACES val faces of the run's data
+    (or ``data``). Raises ExportError when parity fails, TrainingError for a missing run.
+    """
+    from training.data import load_splits
+
+    paths = RunPaths(run_dir)
+    config = TrainConfig.load(paths.root)
+    if not paths.best.is_file() or not paths.report_json.is_file():
+        raise TrainingError(f"{run_dir} has no evaluated best checkpoint to export yet")
+    report = json.loads(paths.report_json.read_text())
+    summary = json.loads(paths.summary.read_text()) if paths.summary.is_file() else {}
+    splits = load_splits(data or Path(config.data), config.val_fraction, config.seed)
+    name = name or f"fer-{config.backbone.replace('_', '-')}-{config.input_size}"
+    model = keras.models.load_model(str(paths.best), compile=False)
+    config_dict = asdict(config)
+    metadata = build_metadata(name, config_dict, report, summary)
     out_path, parity = export_model(
         model,
-        run_dir / "export" / f"{name}.onnx",
+        paths.export / f"{name}.onnx",
         metadata,
-        parity_faces.images[:PARITY_FACES],
-        config["flip_tta"],
+        splits.val.images[:PARITY_FACES],
+        config.flip_tta,
     )
     card = {
         **metadata,
@@ -186,8 +181,8 @@ def export_run(run_dir: Path, parity_faces: FaceSet, name: str | None = None) ->
         "bytes": out_path.stat().st_size,
         "parity": parity,
         "val_report": report,
-        "training": {"config": config, "summary": summary},
-        "command": config.get("extra", {}).get("command"),
+        "training": {"config": config_dict, "summary": summary},
+        "command": config.extra.get("command"),
         "exported_by": " ".join(sys.argv),
     }
     (out_path.parent / f"{name}.card.json").write_text(json.dumps(card, indent=2) + "\n")

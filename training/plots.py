@@ -12,6 +12,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from training.run_paths import RunPaths  # noqa: E402
+
 
 def plot_history(history_csv: Path, out_dir: Path) -> list[Path]:
     """accuracy.png and loss.png: train and val curves per epoch."""
@@ -66,11 +68,12 @@ def plot_confusion(report_json: Path, out_dir: Path) -> Path:
 
 def plot_run(run_dir: Path) -> list[Path]:
     """All plots a run directory has the data for."""
-    out_dir = run_dir / "plots"
+    paths = RunPaths(run_dir)
+    out_dir = paths.plots
     out_dir.mkdir(exist_ok=True)
     written: list[Path] = []
-    if (run_dir / "history.csv").is_file():
-        written += plot_history(run_dir / "history.csv", out_dir)
-    if (run_dir / "report.json").is_file():
-        written.append(plot_confusion(run_dir / "report.json", out_dir))
+    if paths.history.is_file():
+        written += plot_history(paths.history, out_dir)
+    if paths.report_json.is_file():
+        written.append(plot_confusion(paths.report_json, out_dir))
     return written

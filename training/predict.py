@@ -39,10 +39,10 @@ def _probabilities(model_path: Path, faces: np.ndarray) -> np.ndarray:
         return np.asarray(session.run(None, {session.get_inputs()[0].name: x})[0])
     import keras
 
-    from training.export import inference_model
+    from training.inference import predict_probs
 
-    model = keras.models.load_model(str(model_path))
-    return np.asarray(inference_model(model, flip_tta=True).predict(x, verbose=0))
+    model = keras.models.load_model(str(model_path), compile=False)
+    return predict_probs(model, faces, flip_tta=True)
 
 
 def predict_files(model_path: Path, files: list[Path]) -> list[dict[str, Any]]:

@@ -10,12 +10,12 @@ def faces_of(analysis: Analysis, labels: tuple[str, ...]) -> list[Face]:
     """Response faces, each with its top emotion and all scores."""
     faces = []
     for face in analysis.faces:
-        d, probs = face.detection, face.probabilities
+        b, probs = face.box, face.probabilities
         top = int(probs.argmax())
         faces.append(
             Face(
-                box=Box(x=d.x, y=d.y, w=d.w, h=d.h),
-                detector_score=d.score,
+                box=Box(x=b.x, y=b.y, w=b.w, h=b.h, truncated=b.truncated),
+                detector_score=face.detection.score,
                 emotion=labels[top],
                 confidence=round(float(probs[top]), 6),
                 scores={label: round(float(p), 6) for label, p in zip(labels, probs, strict=True)},

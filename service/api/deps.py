@@ -9,7 +9,7 @@ from fastapi import Depends, Security
 from fastapi.security import APIKeyHeader
 from starlette.requests import HTTPConnection
 
-from service.errors import ApiError
+from service.errors import NotReady, Unauthorized
 from service.state import AppState
 
 
@@ -20,12 +20,10 @@ def get_state(connection: HTTPConnection) -> AppState:
 
 
 def get_ready_state(connection: HTTPConnection) -> AppState:
-    """The state, or 503 while the model is still warming up."""
+    """The state, or NotReady (503) while the model is still warming up."""
     state = get_state(connection)
     if not state.ready:
-        raise ApiError(
-            503, "not_ready", "the model is still warming up", headers={"Retry-After": "1"}
-        )
+        raise NotReady("the model is still warming up")
     return state
 
 
@@ -48,7 +46,7 @@ def require_api_key(
     """401 unless the request carries a configured key (header, or query for WebSockets)."""
     key = header_key or connection.query_params.get(API_KEY_QUERY)
     if not key_is_valid(get_state(connection), key):
-        raise ApiError(401, "unauthorized", f"send a valid API key in the {API_KEY_HEADER} header")
+        raise Unauthorized(f"send a valid API key in the {API_KEY_HEADER} header")
 
 
 State = Annotated[AppState, Depends(get_state)]

@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from service.api.errors import error_response
 from service.config import BUNDLED_MODEL
-from service.errors import ApiError
+from service.errors import ServerBusy
 from service.model import EmotionModel, ModelLoadError
 from service.workers import WorkerPool
 from tests.conftest import ROOT
@@ -85,10 +86,10 @@ def test_a_saturated_pool_rejects_with_503_and_retry_after() -> None:
         blocked = asyncio.create_task(pool.run(release.wait, 5))
         await asyncio.sleep(0.05)
         assert pool.busy
-        with pytest.raises(ApiError) as rejected:
+        with pytest.raises(ServerBusy) as rejected:
             await pool.run_or_reject(time.sleep, 0)
-        assert rejected.value.status == 503
-        assert rejected.value.headers == {"Retry-After": "1"}
+        answer = error_response(rejected.value)
+        assert answer.status_code == 503 and answer.headers["Retry-After"] == "1"
         release.set()
         await blocked
         assert await pool.run_or_reject(sum, [1, 2]) == 3

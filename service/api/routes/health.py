@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse
 
-from service.api.deps import State
-from service.errors import error_body
+from service.api.deps import ReadyState
 from service.schemas import ErrorResponse, Status
 
 router = APIRouter(tags=["health"])
@@ -19,8 +17,6 @@ async def healthz() -> Status:
 
 
 @router.get("/readyz", response_model=Status, responses={503: {"model": ErrorResponse}})
-async def readyz(state: State) -> Status | JSONResponse:
+async def readyz(_: ReadyState) -> Status:
     """The model is loaded and warmed up, so requests get answered at full speed."""
-    if not state.ready:
-        return JSONResponse(error_body("not_ready", "the model is still warming up"), 503)
     return Status(status="ready")

@@ -1,0 +1,130 @@
+"""What decides a training run: ``TrainConfig``, its recipe files and the Keras backend choice.
+
+Keras-free on purpose: the backend must be chosen (``KERAS_BACKEND``) before ``import keras``,
+and the command line reads its flags from this dataclass before any model code is imported.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from training.errors import TrainingError
+
+BACKENDS = ("torch", "tensorflow")
+DEFAULT_BACKEND = "torch"  # 2-3x faster than TensorFlow on CPU (bench/training_speed.py)
+
+
+@dataclass
+class TrainConfig:
+    """Everything that decides a training run; saved as config.json in the run directory.
+
+    Learning rates are per step of AdamW; epochs count passes over the training set.
+    """
+
+    data: str
+    run_dir: str
+    backend: str = DEFAULT_BACKEND
+    backbone: str = "mobilenet"
+    input_size: int = 96
+    alpha: float = 1.0
+    weights: str = "imagenet"
+    dropout: float = 0.3
+    batch_size: int = 64
+    frozen_epochs: int = 2
+    epochs: int = 20
+    head_lr: float = 1e-3
+    lr: float = 5e-4
+    warmup_epochs: float = 1.0
+    weight_decay: float = 1e-4
+    label_smoothing: float = 0.1
+    mixup: float = 0.0
+    augment: float = 1.0
+    random_erasing: float = 0.0
+    class_weight: str = "none"
+    freeze_batchnorm: bool = False
+    ema_momentum: float = 0.0
+    patience: int = 8
+    flip_tta: bool = True
+    crop_margin: float = 0.02  # scripts/measure_crop_margin.py
+    val_fraction: float = 0.1
+    seed: int = 1337
+    init_from: str | None = None
+    tensorboard: bool = False
+    fast_dev_run: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.backend not in BACKENDS:
+            raise TrainingError(
+                f"unknown backend {self.backend!r}; choose one of {', '.join(BACKENDS)}"
+            )
+        if not 0.0 <= self.ema_momentum < 1.0:
+            raise TrainingError(f"ema_momentum must be in [0, 1), got {self.ema_momentum}")
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any], source: str) -> TrainConfig:
+        """A config from a mapping; unknown keys are an error that names ``source``."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise TrainingError(f"{source}: unknown setting(s) {', '.join(unknown)}")
+        try:
+            return cls(**values)
+        except TypeError as exc:
+            raise TrainingError(f"{source}: {exc}") from None
+
+    @classmethod
+    def load(cls, run_dir: Path) -> TrainConfig:
+        """The config a run directory was made with."""
+        path = run_dir / "config.json"
+        if not path.is_file():
+            raise TrainingError(f"{run_dir} holds no training run (no config.json)")
+        return cls.from_dict(json.loads(path.read_text()), str(path))
+
+    def save(self, path: Path) -> None:
+        """Write the config as JSON."""
+        path.write_text(json.dumps(asdict(self), indent=2) + "\n")
+
+
+def read_recipe(path: Path) -> dict[str, Any]:
+    """The settings of a recipe file (``experiments/<name>.json``): a JSON object of fields.
+
+    Keys starting with ``_`` are comments. Raises TrainingError if the file is missing, is not
+    JSON, or names a setting TrainConfig does not have.
+    """
+    if not path.is_file():
+        raise TrainingError(f"recipe file {path} does not exist")
+    try:
+        values = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise TrainingError(f"recipe file {path} is not valid JSON: {exc}") from None
+    if not isinstance(values, dict):
+        raise TrainingError(f"recipe file {path} must hold a JSON object of settings")
+    settings = {k: v for k, v in values.items() if not k.startswith("_")}
+    known = {f.name for f in fields(TrainConfig)}
+    unknown = sorted(set(settings) - known)
+    if unknown:
+        raise TrainingError(f"recipe file {path}: unknown setting(s) {', '.join(unknown)}")
+    return settings
+
+
+def select_backend(name: str) -> None:
+    """Make Keras use backend ``name``; must run before the first ``import keras``.
+
+    Raises TrainingError if Keras was already imported with another backend.
+    """
+    if name not in BACKENDS:
+        raise TrainingError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
+    if "keras" in sys.modules:
+        current = sys.modules["keras"].backend.backend()
+        if current != name:
+            raise TrainingError(
+                f"Keras is already running on {current}; start a new process for {name}"
+            )
+        return
+    os.environ["KERAS_BACKEND"] = name
