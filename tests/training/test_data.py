@@ -1,4 +1,4 @@
-"""Loading FER-2013 from folders and CSV, splitting, weighting and the tf.data pipelines."""
+"""Loading FER-2013 from folders and CSV, splitting, weighting, batching and augmentation."""
 
 from __future__ import annotations
 
@@ -143,23 +143,44 @@ def test_bad_csv_gives_a_clear_error(tmp_path: Path, content: str, message: str)
         load_csv(path)
 
 
-def test_augmentation_runs_only_on_training_batches(small_fer_folder: Path) -> None:
-    from training.pipelines import make_dataset
+def test_evaluation_batches_are_the_faces_untouched_in_order(small_fer_folder: Path) -> None:
+    from training.datasets import FaceBatches
 
     faces = load_folder_split(small_fer_folder / "val", progress=False)
-    eval_x, eval_y, eval_w = next(iter(make_dataset(faces, 16, training=False)))
-    np.testing.assert_array_equal(eval_x.numpy()[..., 0], faces.images[:16].astype(np.float32))
-    assert eval_y.numpy().argmax(1).tolist() == faces.labels[:16].tolist()
-    assert eval_w.numpy().tolist() == [1.0] * 16
+    batches = FaceBatches(faces, 16, training=False)
+    assert len(batches) == -(-len(faces) // 16)  # the last short batch is kept
+    x, y, w = batches[0]
+    np.testing.assert_array_equal(x[..., 0], faces.images[:16].astype(np.float32))
+    assert y.argmax(1).tolist() == faces.labels[:16].tolist()
+    assert w.tolist() == [1.0] * 16
 
-    train_x, _, _ = next(iter(make_dataset(faces, 16, training=True, seed=3)))
-    assert train_x.shape == (16, 48, 48, 1)
-    originals = {faces.images[i].tobytes() for i in range(len(faces))}
-    changed = sum(
-        img.astype(np.uint8).tobytes() not in originals for img in train_x.numpy()[..., 0]
-    )
-    assert changed >= 12
-    assert float(train_x.numpy().min()) >= 0.0 and float(train_x.numpy().max()) <= 255.0
+
+def test_training_batches_are_reshuffled_every_epoch_and_weighted(small_fer_folder: Path) -> None:
+    from training.datasets import FaceBatches
+
+    faces = load_folder_split(small_fer_folder / "val", progress=False)
+    weights = class_weights(faces.labels, "balanced") * np.arange(1, 8, dtype=np.float32)
+    batches = FaceBatches(faces, 16, training=True, seed=3, class_weights=weights)
+    assert len(batches) == len(faces) // 16  # the last short batch is dropped
+    first = batches[0]
+    batches.on_epoch_end()
+    second = batches[0]
+    assert not np.array_equal(first[0], second[0])
+    x, y, w = second
+    np.testing.assert_allclose(w, weights[y.argmax(1)])
+
+
+def test_augmentation_acts_only_in_training(small_fer_folder: Path) -> None:
+    from training.augment import build_augmenter
+
+    faces = load_folder_split(small_fer_folder / "val", progress=False)
+    x = faces.images[:16, :, :, None].astype(np.float32)
+    augmenter = build_augmenter(seed=3, strength=1.0, erasing=0.5)
+    np.testing.assert_array_equal(np.asarray(augmenter(x, training=False)), x)
+    changed = np.asarray(augmenter(x, training=True))
+    assert changed.shape == x.shape
+    assert sum(not np.array_equal(a, b) for a, b in zip(changed, x, strict=True)) >= 12
+    assert float(changed.min()) >= 0.0 and float(changed.max()) <= 255.0 + 1e-3
 
 
 def test_emotion_folders_cover_every_label() -> None:

@@ -1,0 +1,72 @@
+"""Recipe files, the flags the CLI derives from TrainConfig, and the backend choice."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import fields
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+from training.cli import NOT_FLAGS, _train_config, build_parser
+from training.config import TrainConfig, read_recipe
+from training.errors import TrainingError
+
+RECIPES = sorted((ROOT / "experiments").glob("*.json"))
+
+
+def test_there_are_recipes() -> None:
+    assert RECIPES, "experiments/ holds no recipe files"
+
+
+@pytest.mark.parametrize("recipe", RECIPES, ids=lambda p: p.stem)
+def test_every_recipe_file_loads_into_a_config(recipe: Path) -> None:
+    settings = read_recipe(recipe)
+    config = TrainConfig.from_dict({"data": "d", "run_dir": "r", **settings}, str(recipe))
+    assert config.backend == "torch"
+    assert "_about" in json.loads(recipe.read_text())  # every recipe says what it is for
+
+
+def test_every_config_field_is_a_flag_of_train() -> None:
+    args = build_parser().parse_args(["train", "--data", "x"])
+    expected = {f.name for f in fields(TrainConfig)} - NOT_FLAGS
+    assert set(args.config_fields) == expected
+
+
+def test_flags_override_the_recipe(tmp_path: Path) -> None:
+    recipe = tmp_path / "r.json"
+    recipe.write_text(json.dumps({"_about": "x", "epochs": 30, "lr": 0.001, "flip_tta": True}))
+    args = build_parser().parse_args(
+        ["train", "--config", str(recipe), "--data", "d", "--run-dir", "r", "--epochs", "3",
+         "--no-flip-tta", "--ema-momentum", "0.99"]
+    )  # fmt: skip
+    config = _train_config(args)
+    assert (config.epochs, config.lr, config.flip_tta) == (3, 0.001, False)
+    assert config.ema_momentum == 0.99
+    assert config.extra["recipe"] == str(recipe)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ('{"epochs": 3, "learning_rate": 1}', "unknown setting(s) learning_rate"),
+        ("[1, 2]", "must hold a JSON object"),
+        ("{epochs: 3}", "is not valid JSON"),
+    ],
+)
+def test_bad_recipes_are_refused_with_their_name(
+    tmp_path: Path, content: str, message: str
+) -> None:
+    recipe = tmp_path / "bad.json"
+    recipe.write_text(content)
+    with pytest.raises(TrainingError, match=re.escape(message)):
+        read_recipe(recipe)
+
+
+def test_unknown_backends_and_bad_ema_are_refused() -> None:
+    with pytest.raises(TrainingError, match="unknown backend 'jax'"):
+        TrainConfig(data="d", run_dir="r", backend="jax")
+    with pytest.raises(TrainingError, match="ema_momentum"):
+        TrainConfig(data="d", run_dir="r", ema_momentum=1.0)
