@@ -35,6 +35,7 @@ CLOSE_TOO_BIG = 1009
 CLOSE_TRY_LATER = 1013
 OPTION_BOUNDS = {"max_faces": (1, 100), "min_face_size": (8, 4096)}
 CLOSE_TIMEOUT_S = 2.0
+MAX_CONTROL_BYTES = 4096
 
 
 class ProtocolViolation(Exception):
@@ -123,9 +124,12 @@ class StreamSession:
                     )
                 self._accept_frame(data)
             elif text is not None:
-                if len(text) > 4096:
+                if len(text) > MAX_CONTROL_BYTES:
+                    # Almost always a frame sent as text (base64): say how to send frames.
                     raise ProtocolViolation(
-                        CLOSE_TOO_BIG, "control messages are at most 4096 bytes"
+                        CLOSE_UNSUPPORTED,
+                        f"text messages must be JSON of at most {MAX_CONTROL_BYTES} bytes; "
+                        "send frames as binary messages",
                     )
                 self._apply_control(text)
 
@@ -152,7 +156,9 @@ class StreamSession:
         try:
             control = json.loads(text)
         except ValueError:
-            raise ProtocolViolation(CLOSE_UNSUPPORTED, "text messages must be JSON") from None
+            raise ProtocolViolation(
+                CLOSE_UNSUPPORTED, "text messages must be JSON; send frames as binary messages"
+            ) from None
         if not isinstance(control, dict):
             raise ProtocolViolation(CLOSE_UNSUPPORTED, "text messages must be JSON objects")
         for key, value in control.items():
