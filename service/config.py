@@ -9,6 +9,15 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from service.bounds import (
+    DETECT_EVERY_FRAMES,
+    DETECT_EVERY_MS,
+    HALF_LIFE_MS,
+    KEEP_MS,
+    MAX_FACES,
+    MIN_FACE_SIZE,
+)
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 BUNDLED_MODEL = PROJECT_ROOT / "models" / "fer-mobilenet-64.onnx"
 BUNDLED_DETECTOR = PROJECT_ROOT / "models" / "blazeface-back.onnx"
@@ -28,8 +37,8 @@ class Settings(BaseSettings):
     detector_max_side: Annotated[int, Field(ge=160, le=4096)] = 400
     detector_scale_factor: Annotated[float, Field(gt=1.0, le=2.0)] = 1.1
     detector_min_neighbors: Annotated[int, Field(ge=1, le=20)] = 5
-    min_face_size: Annotated[int, Field(ge=8, le=4096)] = 24
-    max_faces: Annotated[int, Field(ge=1, le=100)] = 20
+    min_face_size: Annotated[int, MIN_FACE_SIZE.field()] = 24
+    max_faces: Annotated[int, MAX_FACES.field()] = 20
     max_upload_bytes: Annotated[int, Field(ge=1024)] = 10 * 1024 * 1024
     max_pixels: Annotated[int, Field(ge=64 * 64)] = 40_000_000
     worker_threads: Annotated[int, Field(ge=1, le=64)] = 2
@@ -41,6 +50,10 @@ class Settings(BaseSettings):
     stream_max_messages_per_second: Annotated[int, Field(ge=1, le=10_000)] = 240
     stream_send_timeout_s: Annotated[float, Field(gt=0, le=300)] = 10.0
     max_streams: Annotated[int, Field(ge=1, le=10_000)] = 64
+    stream_half_life_ms: Annotated[int, HALF_LIFE_MS.field()] = 300
+    stream_detect_every_ms: Annotated[int, DETECT_EVERY_MS.field()] = 200
+    stream_detect_every_frames: Annotated[int, DETECT_EVERY_FRAMES.field()] = 10
+    stream_keep_ms: Annotated[int, KEEP_MS.field()] = 1000
     api_keys: Annotated[list[str], NoDecode] = []
     cors_origins: Annotated[list[str], NoDecode] = []
     log_level: Literal["debug", "info", "warning", "error"] = "info"

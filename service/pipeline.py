@@ -1,4 +1,4 @@
-"""The one function both endpoints use: grayscale image -> faces with boxes and emotions."""
+"""The one function both endpoints use: encoded image -> faces with boxes and emotions."""
 
 from __future__ import annotations
 
@@ -12,28 +12,33 @@ from service.errors import DetectionFailed
 from service.faces import Detection, FaceDetector, VisibleBox, crop_faces, visible_box
 from service.imaging import decode_gray
 from service.model import EmotionModel
+from service.tracking import FaceTracker
 
 logger = logging.getLogger("service")
 
 
 @dataclass(frozen=True)
 class FaceEmotion:
-    """One detected face, its box clipped to the image, and its emotion probabilities in model
-    label order."""
+    """One face: its detector box, that box clipped to the image, its emotion probabilities in
+    model label order and, in a stream, its track id and smoothed probabilities."""
 
     detection: Detection
     box: VisibleBox
     probabilities: np.ndarray
+    track_id: int | None = None
+    smoothed: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
 class Analysis:
-    """Every face of one image, the image size and the milliseconds each stage took."""
+    """Every face of one image, the image size, the milliseconds each stage took and whether
+    the full-frame detector ran (streams follow known faces between detections)."""
 
     faces: list[FaceEmotion]
     width: int
     height: int
     timings_ms: dict[str, float]
+    detector_ran: bool = True
 
 
 @dataclass(frozen=True)
@@ -46,9 +51,20 @@ class Limits:
     min_face_size: int
 
 
-def _detect(detector: FaceDetector, gray: np.ndarray, limits: Limits) -> list[Detection]:
+def _locate(
+    gray: np.ndarray,
+    detector: FaceDetector,
+    limits: Limits,
+    tracker: FaceTracker | None,
+    t_ms: float,
+) -> list[tuple[int | None, Detection]]:
     try:
-        return detector.detect(gray, limits.min_face_size, limits.max_faces)
+        if tracker is None:
+            return [
+                (None, d) for d in detector.detect(gray, limits.min_face_size, limits.max_faces)
+            ]
+        found = tracker.locate(gray, t_ms, detector, limits.min_face_size, limits.max_faces)
+        return [(track_id, d) for track_id, d in found]
     except Exception as exc:  # onnxruntime and OpenCV raise untyped errors on inputs they refuse
         logger.warning("detector %s failed on a %s image", detector.name, gray.shape, exc_info=True)
         raise DetectionFailed(
@@ -62,10 +78,14 @@ def analyze_bytes(
     model: EmotionModel,
     limits: Limits,
     align: bool = True,
+    tracker: FaceTracker | None = None,
+    t_ms: float = 0.0,
 ) -> Analysis:
-    """Decode, detect, crop (eyes levelled with ``align``) and classify all faces in one
+    """Decode, find faces, crop (eyes levelled with ``align``) and classify them all in one
     onnxruntime batch. Boxes are clipped to the image; crops use the detector's whole box.
 
+    With a stream's ``tracker``, faces carry track ids and smoothed probabilities, and the
+    tracker decides whether the detector runs on this frame (``t_ms``: frame time in ms).
     Raises the ``service.errors`` kinds for images that cannot be decoded or searched.
     """
     t0 = time.perf_counter()
@@ -73,17 +93,22 @@ def analyze_bytes(
     t1 = time.perf_counter()
     height, width = gray.shape
     found = [
-        (d, box)
-        for d in _detect(detector, gray, limits)
+        (track_id, d, box)
+        for track_id, d in _locate(gray, detector, limits, tracker, t_ms)
         if (box := visible_box(d, width, height)).w > 0 and box.h > 0
     ]
     t2 = time.perf_counter()
-    detections = [d for d, _ in found]
-    crops = crop_faces(gray, detections, model.crop.size, detector.framing, align)
+    crops = crop_faces(gray, [d for _, d, _ in found], model.crop.size, detector.framing, align)
     probs = model.classify(crops)
     t3 = time.perf_counter()
+    faces = []
+    for (track_id, d, box), p in zip(found, probs, strict=True):
+        smoothed = None
+        if tracker is not None and track_id is not None:
+            smoothed = tracker.smooth(track_id, p, t_ms)
+        faces.append(FaceEmotion(d, box, p, track_id, smoothed))
     return Analysis(
-        faces=[FaceEmotion(d, box, p) for (d, box), p in zip(found, probs, strict=True)],
+        faces=faces,
         width=width,
         height=height,
         timings_ms={
@@ -92,4 +117,5 @@ def analyze_bytes(
             "classify": round((t3 - t2) * 1000, 3),
             "total": round((t3 - t0) * 1000, 3),
         },
+        detector_ran=tracker.detector_ran if tracker is not None else True,
     )

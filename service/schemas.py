@@ -33,6 +33,18 @@ class Face(BaseModel):
     scores: dict[str, float] = Field(description="probability of every emotion; sums to 1")
 
 
+class StreamFace(Face):
+    """A face on a stream frame: followed as a track, its emotion smoothed over time."""
+
+    track_id: int = Field(
+        ge=1, description="stable while the face stays in view; never reused within the stream"
+    )
+    scores: dict[str, float] = Field(
+        description="probability of every emotion, smoothed over the track (half_life_ms)"
+    )
+    raw_scores: dict[str, float] = Field(description="this frame's own, unsmoothed scores")
+
+
 class ImageSize(BaseModel):
     """Size of the decoded image."""
 
@@ -61,9 +73,13 @@ class StreamResult(BaseModel):
 
     type: str = "result"
     seq: int = Field(description="the client's sequence number, or the server's frame counter")
-    faces: list[Face]
+    faces: list[StreamFace]
     image: ImageSize
     timings_ms: dict[str, float]
+    detector_ran: bool = Field(
+        description="the full-frame detector ran on this frame (otherwise known faces were "
+        "followed by optical flow)"
+    )
     received: int = Field(description="frames received on this stream so far")
     processed: int = Field(description="frames processed on this stream so far")
     failed: int = Field(description="frames answered with an error message so far")

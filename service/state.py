@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from service.analyzer import Analyzer
 from service.blazeface import BlazeFaceDetector
 from service.config import Settings
 from service.faces import FaceDetector, HaarDetector
 from service.metrics import ServiceMetrics
 from service.model import EmotionModel
-from service.pipeline import Limits
+from service.tracking import TrackingOptions
 from service.workers import WorkerPool
 
 
@@ -24,20 +25,19 @@ class AppState:
     metrics: ServiceMetrics
     ready: bool = False
     open_streams: int = 0  # changed on the event loop only
+    analyzer: Analyzer = field(init=False)
 
-    def limits(
-        self,
-        max_faces: int | None = None,
-        min_face_size: int | None = None,
-        max_bytes: int | None = None,
-    ) -> Limits:
-        """The settings' limits, with per-request options where given."""
+    def __post_init__(self) -> None:
+        self.analyzer = Analyzer(self.settings, self.model, self.detector, self.pool, self.metrics)
+
+    def tracking_options(self) -> TrackingOptions:
+        """A new stream's tracking options, from the settings."""
         s = self.settings
-        return Limits(
-            max_bytes=max_bytes or s.max_upload_bytes,
-            max_pixels=s.max_pixels,
-            max_faces=max_faces or s.max_faces,
-            min_face_size=min_face_size or s.min_face_size,
+        return TrackingOptions(
+            half_life_ms=s.stream_half_life_ms,
+            detect_every_ms=s.stream_detect_every_ms,
+            detect_every_frames=s.stream_detect_every_frames,
+            keep_ms=s.stream_keep_ms,
         )
 
 

@@ -19,11 +19,16 @@ def get_state(connection: HTTPConnection) -> AppState:
     return state
 
 
+def check_ready(state: AppState) -> None:
+    """Raise NotReady while the model is still warming up."""
+    if not state.ready:
+        raise NotReady("the model is still warming up")
+
+
 def get_ready_state(connection: HTTPConnection) -> AppState:
     """The state, or NotReady (503) while the model is still warming up."""
     state = get_state(connection)
-    if not state.ready:
-        raise NotReady("the model is still warming up")
+    check_ready(state)
     return state
 
 
@@ -40,13 +45,21 @@ def key_is_valid(state: AppState, key: str | None) -> bool:
     return key is not None and any(hmac.compare_digest(key, k) for k in keys)
 
 
+def check_api_key(state: AppState, connection: HTTPConnection) -> None:
+    """Raise Unauthorized unless the connection carries a configured key (the header, or the
+    query parameter that browsers must use for WebSockets)."""
+    key = connection.headers.get(API_KEY_HEADER) or connection.query_params.get(API_KEY_QUERY)
+    if not key_is_valid(state, key):
+        raise Unauthorized(
+            f"send a valid API key in the {API_KEY_HEADER} header or the {API_KEY_QUERY} query"
+        )
+
+
 def require_api_key(
-    connection: HTTPConnection, header_key: Annotated[str | None, Security(_api_key_header)]
+    connection: HTTPConnection, _: Annotated[str | None, Security(_api_key_header)]
 ) -> None:
-    """401 unless the request carries a configured key (header, or query for WebSockets)."""
-    key = header_key or connection.query_params.get(API_KEY_QUERY)
-    if not key_is_valid(get_state(connection), key):
-        raise Unauthorized(f"send a valid API key in the {API_KEY_HEADER} header")
+    """401 unless the request carries a configured key (declares the header in OpenAPI)."""
+    check_api_key(get_state(connection), connection)
 
 
 State = Annotated[AppState, Depends(get_state)]

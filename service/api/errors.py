@@ -38,6 +38,8 @@ HTTP_HEADERS: dict[type[ServiceError], dict[str, str]] = {
     ServerBusy: RETRY_SOON,
     NotReady: RETRY_SOON,
 }
+# WebSocket close codes (RFC 6455) for refusals before a stream starts.
+WS_CLOSE: dict[type[ServiceError], int] = {Unauthorized: 1008, NotReady: 1013, ServerBusy: 1013}
 _HTTP_CODES = {
     400: "bad_request",
     401: "unauthorized",
@@ -64,6 +66,11 @@ def error_response(exc: ServiceError) -> JSONResponse:
         HTTP_STATUS.get(kind, 422),
         headers=HTTP_HEADERS.get(kind),
     )
+
+
+def ws_close_code(exc: ServiceError) -> int:
+    """The WebSocket close code for a domain error (1008, policy violation, by default)."""
+    return WS_CLOSE.get(type(exc), 1008)
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Query, UploadFile
+from fastapi import APIRouter, File, UploadFile
 
-from service.api.convert import faces_of, image_of
 from service.api.deps import ReadyState
-from service.pipeline import analyze_bytes
+from service.api.responses import faces_of, image_of
+from service.bounds import MAX_FACES, MIN_FACE_SIZE
 from service.schemas import ModelRef, PredictResponse, error_responses
 
 router = APIRouter(tags=["predict"])
@@ -22,25 +22,13 @@ router = APIRouter(tags=["predict"])
 async def predict(
     state: ReadyState,
     file: Annotated[UploadFile, File(description="a JPEG, PNG, WebP or BMP image")],
-    max_faces: Annotated[
-        int | None, Query(ge=1, le=100, description="most faces to return")
-    ] = None,
-    min_face_size: Annotated[
-        int | None, Query(ge=8, le=4096, description="smallest face side in pixels")
-    ] = None,
+    max_faces: Annotated[int | None, MAX_FACES.query()] = None,
+    min_face_size: Annotated[int | None, MIN_FACE_SIZE.query()] = None,
 ) -> PredictResponse:
     """Detect faces in one image and classify each face's emotion."""
-    limits = state.limits(max_faces, min_face_size)
+    limits = state.analyzer.limits(max_faces, min_face_size)
     data = await file.read(limits.max_bytes + 1)
-    analysis = await state.pool.run_or_reject(
-        analyze_bytes,
-        data,
-        state.detector,
-        state.model,
-        limits,
-        state.settings.align_faces,
-    )
-    state.metrics.observe_timings(analysis.timings_ms, len(analysis.faces))
+    analysis = await state.analyzer.image(data, limits)
     return PredictResponse(
         faces=faces_of(analysis, state.model.labels),
         image=image_of(analysis),

@@ -4,37 +4,59 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, WebSocket
+from fastapi import APIRouter, WebSocket
 
-from service.api.deps import API_KEY_HEADER, API_KEY_QUERY, State, key_is_valid
-from service.streaming import CLOSE_POLICY, CLOSE_TRY_LATER, StreamSession
+from service.api.deps import State, check_api_key, check_ready
+from service.api.errors import ws_close_code
+from service.api.stream_session import StreamSession
+from service.bounds import (
+    DETECT_EVERY_FRAMES,
+    DETECT_EVERY_MS,
+    HALF_LIFE_MS,
+    KEEP_MS,
+    MAX_FACES,
+    MIN_FACE_SIZE,
+)
+from service.errors import ServerBusy, ServiceError
+from service.state import AppState
 
 router = APIRouter(tags=["stream"])
+
+
+def _check_capacity(state: AppState) -> None:
+    if state.open_streams >= state.settings.max_streams:
+        raise ServerBusy(f"{state.settings.max_streams} streams are open; try again later")
 
 
 @router.websocket("/v1/stream")
 async def stream(
     websocket: WebSocket,
     state: State,
-    max_faces: Annotated[int | None, Query(ge=1, le=100)] = None,
-    min_face_size: Annotated[int | None, Query(ge=8, le=4096)] = None,
+    max_faces: Annotated[int | None, MAX_FACES.query()] = None,
+    min_face_size: Annotated[int | None, MIN_FACE_SIZE.query()] = None,
+    half_life_ms: Annotated[int | None, HALF_LIFE_MS.query()] = None,
+    detect_every_ms: Annotated[int | None, DETECT_EVERY_MS.query()] = None,
+    detect_every_frames: Annotated[int | None, DETECT_EVERY_FRAMES.query()] = None,
+    keep_ms: Annotated[int | None, KEEP_MS.query()] = None,
 ) -> None:
-    """Stream frames; the latest frame wins and every dropped frame is counted."""
+    """Stream frames; faces are tracked, the latest frame wins and every drop is counted."""
     await websocket.accept()
-    key = websocket.headers.get(API_KEY_HEADER) or websocket.query_params.get(API_KEY_QUERY)
-    if not key_is_valid(state, key):
-        await websocket.close(CLOSE_POLICY, f"missing or invalid API key ({API_KEY_QUERY}=...)")
+    try:
+        check_api_key(state, websocket)
+        check_ready(state)
+        _check_capacity(state)
+    except ServiceError as refused:
+        await websocket.close(ws_close_code(refused), refused.message)
         return
-    if not state.ready:
-        await websocket.close(CLOSE_TRY_LATER, "the model is still warming up")
-        return
-    if state.open_streams >= state.settings.max_streams:
-        await websocket.close(
-            CLOSE_TRY_LATER, f"{state.settings.max_streams} streams are open; try again later"
-        )
-        return
-    options = {k: v for k, v in (("max_faces", max_faces), ("min_face_size", min_face_size)) if v}
-    session = StreamSession(websocket, state, options)
+    given = {
+        "max_faces": max_faces,
+        "min_face_size": min_face_size,
+        "half_life_ms": half_life_ms,
+        "detect_every_ms": detect_every_ms,
+        "detect_every_frames": detect_every_frames,
+        "keep_ms": keep_ms,
+    }
+    session = StreamSession(websocket, state, {k: v for k, v in given.items() if v is not None})
     state.open_streams += 1
     state.metrics.open_streams.inc()
     try:

@@ -2,8 +2,10 @@
 
 Protocol (documented in openapi/websocket.md):
 - binary message: one encoded frame (JPEG, PNG, WebP or BMP);
-- text message: JSON, ``{"seq": n}`` tags the next frame, ``{"max_faces": n, "min_face_size": n}``
-  changes options (both may be combined in one message);
+- text message: JSON, ``{"seq": n, "ts": ms}`` tags the next frame (sequence number, capture
+  time in ms), ``{"max_faces": n, "half_life_ms": n, ...}`` changes options (service.bounds'
+  STREAM_OPTIONS); both may be combined in one message;
+- faces are tracked and their emotions smoothed per stream (``service.tracking``);
 - the server answers every processed frame with a ``result`` message and every frame that fails
   to decode with an ``error`` message; frames replaced by a newer one before processing are
   counted in ``dropped``.
@@ -16,24 +18,21 @@ import json
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import anyio
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from service.api.convert import faces_of, image_of
+from service.api.responses import image_of, stream_faces_of
+from service.bounds import STREAM_OPTIONS
 from service.errors import ServiceError
-from service.pipeline import analyze_bytes
 from service.schemas import ErrorDetail, StreamError, StreamResult
 from service.state import AppState
+from service.tracking import FaceTracker
 
-CLOSE_NORMAL = 1000
-CLOSE_GOING_AWAY = 1001
 CLOSE_UNSUPPORTED = 1003
 CLOSE_POLICY = 1008
 CLOSE_TOO_BIG = 1009
-CLOSE_TRY_LATER = 1013
-OPTION_BOUNDS = {"max_faces": (1, 100), "min_face_size": (8, 4096)}
 CLOSE_TIMEOUT_S = 2.0
 MAX_CONTROL_BYTES = 4096
 
@@ -53,6 +52,7 @@ class Frame:
 
     seq: int
     data: bytes
+    t_ms: float  # capture time from the client (``ts``), else arrival time on the server
 
 
 class StreamSession:
@@ -61,12 +61,15 @@ class StreamSession:
     def __init__(self, websocket: WebSocket, state: AppState, options: dict[str, int]) -> None:
         self.ws = websocket
         self.state = state
-        self.options = options
+        self.options: dict[str, int] = {}
+        self.tracker = FaceTracker(state.tracking_options())
+        self._set_options(options)
         self.received = 0
         self.processed = 0
         self.failed = 0
         self.dropped = 0
         self.next_seq: int | None = None
+        self.next_ts: int | None = None
         self.pending: Frame | None = None
         self.wakeup = asyncio.Event()
         self.arrivals: deque[float] = deque()
@@ -145,11 +148,12 @@ class StreamSession:
         self.received += 1
         self.state.metrics.stream_frames.labels("received").inc()
         seq = self.next_seq if self.next_seq is not None else self.received
-        self.next_seq = None
+        t_ms = float(self.next_ts) if self.next_ts is not None else time.monotonic() * 1000
+        self.next_seq = self.next_ts = None
         if self.pending is not None:  # latest frame wins; the stale one is counted
             self.dropped += 1
             self.state.metrics.stream_frames.labels("dropped").inc()
-        self.pending = Frame(seq, data)
+        self.pending = Frame(seq, data, t_ms)
         self.wakeup.set()
 
     def _apply_control(self, text: str) -> None:
@@ -161,18 +165,32 @@ class StreamSession:
             ) from None
         if not isinstance(control, dict):
             raise ProtocolViolation(CLOSE_UNSUPPORTED, "text messages must be JSON objects")
+        options = {}
         for key, value in control.items():
             if not isinstance(value, int) or isinstance(value, bool):
                 raise ProtocolViolation(CLOSE_UNSUPPORTED, f"{key} must be an integer")
             if key == "seq":
                 self.next_seq = value
-            elif key in OPTION_BOUNDS:
-                low, high = OPTION_BOUNDS[key]
-                if not low <= value <= high:
-                    raise ProtocolViolation(CLOSE_UNSUPPORTED, f"{key} must be in {low}..{high}")
-                self.options[key] = value
+            elif key == "ts":
+                self.next_ts = value
+            elif key in STREAM_OPTIONS:
+                options[key] = value
             else:
                 raise ProtocolViolation(CLOSE_UNSUPPORTED, f"unknown control field {key!r}")
+        self._set_options(options)
+
+    def _set_options(self, options: dict[str, int]) -> None:
+        """Check and apply stream options; tracking ones go to the tracker at once."""
+        for key, value in options.items():
+            problem = STREAM_OPTIONS[key].check(key, value)
+            if problem:
+                raise ProtocolViolation(CLOSE_UNSUPPORTED, problem)
+            self.options[key] = value
+        tracking = {k: v for k, v in options.items() if hasattr(self.tracker.options, k)}
+        if tracking:
+            self.tracker.options = replace(self.tracker.options, **tracking)
+        if options.keys() - tracking.keys():  # detection limits changed: look afresh
+            self.tracker.detect_next_frame()
 
     async def _process_loop(self) -> None:
         while True:
@@ -185,20 +203,13 @@ class StreamSession:
 
     async def _process(self, frame: Frame) -> None:
         state = self.state
-        limits = state.limits(
+        limits = state.analyzer.limits(
             self.options.get("max_faces"),
             self.options.get("min_face_size"),
             max_bytes=state.settings.stream_max_message_bytes,
         )
         try:
-            analysis = await state.pool.run(
-                analyze_bytes,
-                frame.data,
-                state.detector,
-                state.model,
-                limits,
-                state.settings.align_faces,
-            )
+            analysis = await state.analyzer.frame(frame.data, limits, self.tracker, frame.t_ms)
         except ServiceError as exc:
             self.failed += 1
             state.metrics.stream_frames.labels("failed").inc()
@@ -212,12 +223,12 @@ class StreamSession:
             return
         self.processed += 1
         state.metrics.stream_frames.labels("processed").inc()
-        state.metrics.observe_timings(analysis.timings_ms, len(analysis.faces))
         result = StreamResult(
             seq=frame.seq,
-            faces=faces_of(analysis, state.model.labels),
+            faces=stream_faces_of(analysis, state.model.labels),
             image=image_of(analysis),
             timings_ms=analysis.timings_ms,
+            detector_ran=analysis.detector_ran,
             received=self.received,
             processed=self.processed,
             failed=self.failed,

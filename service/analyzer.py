@@ -1,0 +1,69 @@
+"""The one way into the pipeline for REST and streams: worker pool, metrics, limits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from service.config import Settings
+from service.faces import FaceDetector
+from service.metrics import ServiceMetrics
+from service.model import EmotionModel
+from service.pipeline import Analysis, Limits, analyze_bytes
+from service.tracking import FaceTracker
+from service.workers import WorkerPool
+
+
+@dataclass
+class Analyzer:
+    """Runs ``analyze_bytes`` off the event loop and records its timings and face counts."""
+
+    settings: Settings
+    model: EmotionModel
+    detector: FaceDetector
+    pool: WorkerPool
+    metrics: ServiceMetrics
+
+    def limits(
+        self,
+        max_faces: int | None = None,
+        min_face_size: int | None = None,
+        max_bytes: int | None = None,
+    ) -> Limits:
+        """The settings' limits, with per-request options where given."""
+        s = self.settings
+        return Limits(
+            max_bytes=max_bytes or s.max_upload_bytes,
+            max_pixels=s.max_pixels,
+            max_faces=max_faces or s.max_faces,
+            min_face_size=min_face_size or s.min_face_size,
+        )
+
+    async def image(self, data: bytes, limits: Limits) -> Analysis:
+        """One uploaded image; raises ServerBusy at once when every worker and queue place is
+        taken (a request/response client should retry, not wait)."""
+        analysis = await self.pool.run_or_reject(
+            analyze_bytes, data, self.detector, self.model, limits, self.settings.align_faces
+        )
+        self._record(analysis)
+        return analysis
+
+    async def frame(
+        self, data: bytes, limits: Limits, tracker: FaceTracker, t_ms: float
+    ) -> Analysis:
+        """One stream frame at frame time ``t_ms``; waits for a worker (the stream already
+        holds at most one pending frame)."""
+        analysis = await self.pool.run(
+            analyze_bytes,
+            data,
+            self.detector,
+            self.model,
+            limits,
+            self.settings.align_faces,
+            tracker,
+            t_ms,
+        )
+        self._record(analysis)
+        return analysis
+
+    def _record(self, analysis: Analysis) -> None:
+        self.metrics.observe_timings(analysis.timings_ms, len(analysis.faces))
