@@ -25,6 +25,7 @@ import numpy as np
 from service.faces import Detection, FaceDetector
 
 MATCH_IOU = 0.3
+MAX_PREDICT_MS = 300.0
 SCENE_CHANGE = 30.0  # mean absolute difference of 32x24 thumbnails, in gray levels
 THUMBNAIL = (32, 24)
 MIN_POINTS = 6  # fewer optical-flow points than this and the track is lost
@@ -210,15 +211,17 @@ class FaceTracker:
     def _associate(self, detections: list[Detection], t_ms: float) -> list[tuple[int, Detection]]:
         keep_ms = self.options.keep_ms
         self.tracks = [t for t in self.tracks if t_ms - t.seen_ms <= keep_ms]
+        # Each track's box moved by its velocity (over at most MAX_PREDICT_MS: a face that
+        # stopped must still match) and its last box; the better overlap counts.
         predicted = {
             t.id: _moved(
-                t.detection, t.velocity[0] * (t_ms - t.seen_ms), t.velocity[1] * (t_ms - t.seen_ms)
+                t.detection, *(v * min(t_ms - t.seen_ms, MAX_PREDICT_MS) for v in t.velocity)
             )
             for t in self.tracks
         }
         pairs = sorted(
             (
-                (iou(predicted[t.id], d), ti, di)
+                (max(iou(predicted[t.id], d), iou(t.detection, d)), ti, di)
                 for ti, t in enumerate(self.tracks)
                 for di, d in enumerate(detections)
             ),

@@ -7,7 +7,7 @@ const overlay = $("overlay");
 const capture = document.createElement("canvas");
 const COLORS = { angry: "#d62728", disgust: "#8c564b", fear: "#9467bd", happy: "#2ca02c",
                  sad: "#1f77b4", surprise: "#ff7f0e", neutral: "#7f7f7f" };
-let labels = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"];
+let labels = [];  // from GET /v1/model, the model's own output order
 // With FER_API_KEYS set, open the page as /?api_key=KEY; the key goes with every call.
 const apiKey = new URLSearchParams(location.search).get("api_key");
 const authHeaders = apiKey ? { "X-API-Key": apiKey } : {};
@@ -56,15 +56,26 @@ function updateBars(scores) {
   }
 }
 
+// A stream face's scores: smoothed over its track (default) or this frame's own (raw toggle).
+function shownScores(face) {
+  return $("raw-toggle").checked && face.raw_scores ? face.raw_scores : face.scores;
+}
+
+function topEmotion(scores) {
+  return Object.entries(scores).reduce((best, entry) => (entry[1] > best[1] ? entry : best));
+}
+
 function drawFaces(ctx, faces, scale = 1) {
   ctx.lineWidth = Math.max(2, 3 * scale);
   ctx.font = `${Math.max(14, Math.round(18 * scale))}px system-ui, sans-serif`;
   for (const face of faces) {
     const { x, y, w, h } = face.box;
-    const color = COLORS[face.emotion] || "#1f6feb";
+    const [emotion, p] = topEmotion(shownScores(face));
+    const color = COLORS[emotion] || "#1f6feb";
     ctx.strokeStyle = color;
     ctx.strokeRect(x, y, w, h);
-    const text = `${face.emotion} ${(100 * face.confidence).toFixed(0)}%`;
+    const track = face.track_id !== undefined ? `#${face.track_id} ` : "";
+    const text = `${track}${emotion} ${(100 * p).toFixed(0)}%`;
     const tw = ctx.measureText(text).width + 8;
     const th = parseInt(ctx.font, 10) + 6;
     ctx.fillStyle = color;
@@ -169,7 +180,7 @@ function onResult(message) {
     ctx.clearRect(0, 0, overlay.width, overlay.height);
     drawFaces(ctx, message.faces, overlay.width / 640);
     const largest = message.faces[0];  // the server sorts faces largest first
-    updateBars(largest ? largest.scores : null);
+    updateBars(largest ? shownScores(largest) : null);
   }
   const interval = 1000 / Number($("fps").value);
   scheduleFrame(Math.max(0, interval - rtt));

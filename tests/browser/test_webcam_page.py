@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -92,6 +93,13 @@ def test_live_camera_frames_get_boxes_and_emotions(live_server: str, browser: Br
     assert drawn > 500, "no box or label drawn over the video"
     bars = page.locator("#bars .value").all_inner_texts()
     assert len(bars) == 7 and all(b.endswith("%") for b in bars)
+    messages = [json.loads(r) for r in results if isinstance(r, str)]
+    tracked = [f for m in messages if m["type"] == "result" for f in m["faces"]]
+    assert tracked and {f["track_id"] for f in tracked} == {1}  # one face, one track
+    assert all(set(f["raw_scores"]) == set(f["scores"]) for f in tracked)
+    page.get_by_label("raw per-frame scores (unsmoothed)").check()
+    page.wait_for_timeout(500)
+    assert all(b.endswith("%") for b in page.locator("#bars .value").all_inner_texts())
     assert page.locator("#live-status").inner_text() == "Streaming."
     assert float(page.locator("#stat-fps").inner_text()) > 0
     page.screenshot(path=str(OUTPUT / "live.png"), full_page=True)
