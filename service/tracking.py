@@ -30,7 +30,7 @@ SCENE_CHANGE = 30.0  # mean absolute difference of 32x24 thumbnails, in gray lev
 THUMBNAIL = (32, 24)
 MIN_POINTS = 6  # fewer optical-flow points than this and the track is lost
 MAX_FB_ERROR = 1.5  # pixels: forward-backward check of each optical-flow point
-LK_WINDOW, LK_LEVELS = (15, 15), 3
+LK_WINDOW, LK_LEVELS = (15, 15), 2
 LK_STOP = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 20, 0.03)
 
 
@@ -176,24 +176,36 @@ class FaceTracker:
 
     @staticmethod
     def _flow(previous: np.ndarray, gray: np.ndarray, d: Detection) -> Detection | None:
+        """``d`` moved by the median optical flow of corner points inside it; None if lost.
+
+        Works on a window around the box (the box plus half its side on every side), so the
+        cost depends on the face, not the frame.
+        """
         height, width = gray.shape
         x0, y0 = max(0, d.x), max(0, d.y)
         x1, y1 = min(width, d.x + d.w), min(height, d.y + d.h)
         if x1 - x0 < 8 or y1 - y0 < 8:
             return None
-        mask = np.zeros_like(previous)
-        mask[y0:y1, x0:x1] = 255
+        reach = max(16, d.w // 2)
+        wx0, wy0 = max(0, x0 - reach), max(0, y0 - reach)
+        wx1, wy1 = min(width, x1 + reach), min(height, y1 + reach)
+        before_window, after_window = previous[wy0:wy1, wx0:wx1], gray[wy0:wy1, wx0:wx1]
+        mask = np.zeros_like(before_window)
+        mask[y0 - wy0 : y1 - wy0, x0 - wx0 : x1 - wx0] = 255
         points = cv2.goodFeaturesToTrack(
-            previous, maxCorners=30, qualityLevel=0.01, minDistance=max(3, d.w // 10), mask=mask
-        )
+            before_window, maxCorners=30, qualityLevel=0.01, minDistance=max(3, d.w // 10),
+            mask=mask,
+        )  # fmt: skip
         if points is None or len(points) < MIN_POINTS:
             return None
         ahead, status, _ = cv2.calcOpticalFlowPyrLK(
-            previous, gray, points, None, winSize=LK_WINDOW, maxLevel=LK_LEVELS, criteria=LK_STOP
-        )  # type: ignore[call-overload]
+            before_window, after_window, points, None,
+            winSize=LK_WINDOW, maxLevel=LK_LEVELS, criteria=LK_STOP,
+        )  # type: ignore[call-overload]  # fmt: skip
         back, status_back, _ = cv2.calcOpticalFlowPyrLK(
-            gray, previous, ahead, None, winSize=LK_WINDOW, maxLevel=LK_LEVELS, criteria=LK_STOP
-        )  # type: ignore[call-overload]
+            after_window, before_window, ahead, None,
+            winSize=LK_WINDOW, maxLevel=LK_LEVELS, criteria=LK_STOP,
+        )  # type: ignore[call-overload]  # fmt: skip
         error = np.linalg.norm((back - points).reshape(-1, 2), axis=1)
         good = (status.ravel() == 1) & (status_back.ravel() == 1) & (error < MAX_FB_ERROR)
         if good.sum() < MIN_POINTS:

@@ -130,6 +130,16 @@ def _run_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_checkpoint(args: argparse.Namespace) -> int:
+    config = TrainConfig.load(args.run_dir)
+    select_backend(config.backend)
+    from training.train import snapshot
+
+    info = snapshot(config, args.out)
+    print(f"wrote {args.out} ({info['what']})\ncontinue: {info['continue']}")
+    return 0
+
+
 def _run_plot(args: argparse.Namespace) -> int:
     from training.plots import plot_run
 
@@ -181,6 +191,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--run-dir", required=True, type=Path)
     p.add_argument("--data", type=Path, help="override the run's data path")
     p.add_argument("--name", help="model name (default fer-<backbone>-<size>)")
+    p = sub.add_parser(
+        "checkpoint", help="save a run's latest weights (float16 .npz) to continue elsewhere"
+    )
+    p.add_argument("--run-dir", required=True, type=Path)
+    p.add_argument("--out", required=True, type=Path, help="e.g. models/checkpoints/NAME.npz")
     p = sub.add_parser("plot", help="draw a run's curves and confusion matrix")
     p.add_argument("--run-dir", required=True, type=Path)
     _add_export_detector(sub)
@@ -195,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
     """Parse arguments and run one command; user-fixable problems exit 2 with one line."""
     args = build_parser().parse_args(argv)
     handlers = {"train": _run_train, "evaluate": _run_evaluate, "export": _run_export,
-                "plot": _run_plot, "predict": _run_predict,
+                "plot": _run_plot, "predict": _run_predict, "checkpoint": _run_checkpoint,
                 "export-detector": _run_export_detector}  # fmt: skip
     try:
         return handlers[args.command](args)

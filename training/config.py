@@ -54,6 +54,7 @@ class TrainConfig:
     val_fraction: float = 0.1
     seed: int = 1337
     init_from: str | None = None
+    initial_epoch: int = 0  # phase-2 epochs the init_from weights already had (a continued run)
     tensorboard: bool = False
     fast_dev_run: bool = False
     extra: dict[str, Any] = field(default_factory=dict)

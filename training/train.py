@@ -16,6 +16,7 @@ import platform
 import subprocess
 import sys
 import time
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from training.data import Splits, class_weights, load_splits
 from training.datasets import FaceBatches
 from training.errors import TrainingError
 from training.model import build_model, set_backbone_trainable
+from training.portable import load_portable, write_portable
 from training.run_paths import RunPaths
 
 FAST_DEV_BATCHES = 3
@@ -84,11 +86,14 @@ def _check_backend(config: TrainConfig) -> None:
 
 
 def _load_init(model: keras.Model, source: str) -> None:
-    """Warm restart: every weight from an earlier model (.keras) or weights file (.weights.h5)."""
+    """Warm restart: every weight from an earlier model (.keras), a weights file (.weights.h5)
+    or a portable checkpoint (.npz, ``training.portable``)."""
     path = Path(source)
     if not path.is_file():
         raise TrainingError(f"--init-from file {path} does not exist")
-    if path.name.endswith(".weights.h5"):
+    if path.suffix == ".npz":
+        load_portable(model, path)
+    elif path.name.endswith(".weights.h5"):
         model.load_weights(str(path))
     else:
         model.set_weights(keras.models.load_model(str(path), compile=False).get_weights())
@@ -101,7 +106,7 @@ def phase1_head(model: keras.Model, config: TrainConfig, paths: RunPaths, data: 
         model.load_weights(str(paths.phase1))
         print("phase 1: resumed from checkpoint")
         return
-    if config.frozen_epochs <= 0:
+    if config.frozen_epochs <= 0 or config.initial_epoch > 0:
         return
     train_batches, val_batches = data
     print(f"phase 1: head only, {config.frozen_epochs} epoch(s), lr {config.head_lr}")
@@ -139,9 +144,13 @@ def phase2_full(
     )
     ema = config.ema_momentum > 0
     _compile(model, schedule, config, ema=ema)
+    if config.initial_epoch:  # a continued run: the schedule picks up where the weights were
+        model.optimizer.build(model.trainable_variables)
+        model.optimizer.iterations.assign(config.initial_epoch * steps)
     # The backup comes first, so it holds the raw weights, not the EMA swapped in for checkpoints.
     callbacks: list[keras.callbacks.Callback] = [
-        keras.callbacks.BackupAndRestore(str(paths.backup))
+        # Kept after training too: `python -m training checkpoint` reads the raw weights there.
+        keras.callbacks.BackupAndRestore(str(paths.backup), delete_checkpoint=False)
     ]
     if ema:
         callbacks.append(keras.callbacks.SwapEMAWeights(swap_on_epoch=True))
@@ -163,7 +172,7 @@ def phase2_full(
     model.fit(
         train_batches,
         validation_data=val_batches,
-        initial_epoch=config.frozen_epochs,
+        initial_epoch=config.frozen_epochs + config.initial_epoch,
         epochs=config.frozen_epochs + config.epochs,
         callbacks=callbacks,
     )
@@ -224,6 +233,43 @@ def export_under_tensorflow(run_dir: Path) -> Path:
     return path
 
 
+def snapshot(config: TrainConfig, out: Path) -> dict[str, Any]:
+    """Write the run's latest weights as a portable checkpoint (``training.portable``).
+
+    Reads phase 2's backup (raw weights, before any weight averaging is swapped in). Raises
+    TrainingError when the run has no backup yet.
+    """
+    paths = RunPaths(Path(config.run_dir))
+    latest, progress = paths.backup / "latest.weights.h5", paths.backup / "training_metadata.json"
+    if not latest.is_file() or not progress.is_file():
+        raise TrainingError(f"{paths.root} has no finished phase-2 epoch to save yet")
+    model = build_model(
+        config.backbone, config.input_size, config.alpha, "none", config.dropout,
+        augment=config.augment, erasing=config.random_erasing, seed=config.seed,
+    )  # fmt: skip
+    set_backbone_trainable(model, True, config.freeze_batchnorm)
+    # The same optimizer layout as phase 2 (a schedule, not a learning-rate variable).
+    _compile(
+        model, keras.optimizers.schedules.CosineDecay(config.lr, 1), config, config.ema_momentum > 0
+    )
+    model.optimizer.build(model.trainable_variables)
+    model.load_weights(str(latest))
+    done = int(json.loads(progress.read_text())["epoch"]) - config.frozen_epochs
+    recipe = config.extra.get("recipe", "experiments/<recipe>.json")
+    info = {
+        "what": "raw weights after phase-2 epoch "
+        f"{done} of {config.epochs}, float16; continue with the command below",
+        "epochs_done": done,
+        "epochs": config.epochs,
+        "val_accuracy_by_epoch": _logged_column(paths.history, "val_accuracy"),
+        "config": {k: v for k, v in asdict(config).items() if k not in ("data", "run_dir")},
+        "continue": f"python -m training train --config {recipe} --data DATA "
+        f"--run-dir RUN --init-from {out} --initial-epoch {done}",
+    }
+    write_portable(model, out, info)
+    return info
+
+
 def train(config: TrainConfig, resume: bool = False) -> Path:
     """Run (or resume) training, then evaluate, plot and export. Returns the run directory.
 
@@ -237,7 +283,7 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
     paths.checkpoints.mkdir(parents=True, exist_ok=True)
     if config.fast_dev_run:
         config.frozen_epochs = min(config.frozen_epochs, 1)
-        config.epochs = 1
+        config.epochs = config.initial_epoch + 1
     config.save(paths.config)
     keras.utils.set_random_seed(config.seed)
     started = time.monotonic()

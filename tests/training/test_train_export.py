@@ -179,6 +179,30 @@ def test_predict_cli_prints_all_scores_as_json(fast_run: Path, small_fer_folder:
         assert row["emotion"] == max(row["scores"], key=row["scores"].get)
 
 
+def test_a_run_continues_on_another_machine_from_its_portable_checkpoint(
+    fast_run: Path, small_fer_folder: Path, tmp_path: Path
+) -> None:
+    checkpoint = tmp_path / "checkpoints" / "fast.npz"
+    done = run_cli("checkpoint", "--run-dir", str(fast_run), "--out", str(checkpoint))
+    assert done.returncode == 0, done.stderr[-2000:]
+    info = json.loads(checkpoint.with_suffix(".json").read_text())
+    assert info["epochs_done"] == 1 and "--initial-epoch 1" in info["continue"]
+    with np.load(checkpoint) as stored:
+        assert stored["arr_0"].dtype == np.float16
+    weights = "imagenet" if HAS_IMAGENET_WEIGHTS else "none"
+    moved = tmp_path / "continued"
+    done = run_cli(
+        "train", "--data", str(small_fer_folder), "--run-dir", str(moved), "--weights", weights,
+        "--batch-size", "16", "--input-size", "64", "--ema-momentum", "0.9",
+        "--random-erasing", "0.5", "--init-from", str(checkpoint), "--initial-epoch", "1",
+        "--fast-dev-run",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    epochs = [line.split(",")[0] for line in (moved / "history.csv").read_text().splitlines()[1:]]
+    assert epochs == ["2"]  # no head phase again; phase 2 goes on at its second epoch
+    assert onnx_file(moved).is_file()
+
+
 def test_cli_reports_bad_data_in_one_line(tmp_path: Path) -> None:
     out = run_cli(
         "train", "--data", str(tmp_path / "nowhere"), "--run-dir", str(tmp_path / "run"),
