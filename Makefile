@@ -55,7 +55,7 @@ openapi: $(VENV)/.serve-installed
 # classifier alone. Tables go to stdout, raw numbers to test-output/bench.json.
 bench: $(VENV)/.dev-installed
 	$(BIN)/python bench/service_bench.py
-	$(BIN)/python bench/client_video.py
+	$(BIN)/python -m bench.client_video
 	$(BIN)/python bench/classifier_latency.py
 	$(BIN)/python -m bench.detector_eval
 
