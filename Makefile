@@ -16,8 +16,9 @@ $(VENV)/.serve-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e .
 	touch $@
 
-$(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e ".[train,dev]"
+# Everything, plus the client package (and its plot extra), so the venv has `fer-client`.
+$(VENV)/.dev-installed: pyproject.toml client/pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[train,dev]" -e "./client[plot]"
 	touch $@ $(VENV)/.serve-installed
 
 run: $(VENV)/.serve-installed
@@ -54,6 +55,7 @@ openapi: $(VENV)/.serve-installed
 # classifier alone. Tables go to stdout, raw numbers to test-output/bench.json.
 bench: $(VENV)/.dev-installed
 	$(BIN)/python bench/service_bench.py
+	$(BIN)/python -m bench.client_video
 	$(BIN)/python bench/classifier_latency.py
 	$(BIN)/python -m bench.detector_eval
 

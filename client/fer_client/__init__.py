@@ -1,0 +1,51 @@
+"""Python client for the FER service: images, folders, videos and webcams.
+
+from fer_client import Client, analyze
+
+with Client("http://127.0.0.1:8000") as client:
+    prediction = client.predict("photo.jpg")          # Prediction: faces, boxes, emotions
+prediction = analyze("photo.jpg")                      # the same, in-process (fer-service)
+"""
+
+from fer_client.client import Client
+from fer_client.errors import (
+    ConnectionFailed,
+    FerError,
+    InputError,
+    ServiceError,
+    ServiceNotInstalled,
+    StreamClosed,
+)
+from fer_client.local import LocalAnalyzer, analyze
+from fer_client.results import (
+    Box,
+    ErrorInfo,
+    Face,
+    FrameResult,
+    FrameStatus,
+    ImageSize,
+    ModelRef,
+    Prediction,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Box",
+    "Client",
+    "ConnectionFailed",
+    "ErrorInfo",
+    "Face",
+    "FerError",
+    "FrameResult",
+    "FrameStatus",
+    "ImageSize",
+    "InputError",
+    "LocalAnalyzer",
+    "ModelRef",
+    "Prediction",
+    "ServiceError",
+    "ServiceNotInstalled",
+    "StreamClosed",
+    "analyze",
+]

@@ -1,0 +1,1 @@
+"""The ``fer-client`` subcommands, one module each."""

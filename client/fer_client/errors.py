@@ -1,0 +1,42 @@
+"""Exceptions: one base class, one kind per thing that can go wrong."""
+
+from __future__ import annotations
+
+
+class FerError(Exception):
+    """Base of every error the client raises; ``str()`` is a one-line explanation."""
+
+
+class ServiceError(FerError):
+    """The service answered with its error shape (or the in-process pipeline refused the image).
+
+    ``status`` is the HTTP status (None in-process), ``code`` the service's stable error code
+    (e.g. ``unsupported_media_type``), ``message`` its explanation.
+    """
+
+    def __init__(self, code: str, message: str, status: int | None = None) -> None:
+        super().__init__(f"{message} ({code}" + (f", HTTP {status})" if status else ")"))
+        self.code = code
+        self.message = message
+        self.status = status
+
+
+class ConnectionFailed(FerError):
+    """The service could not be reached, or did not answer in time."""
+
+
+class StreamClosed(FerError):
+    """The service closed the WebSocket stream: ``code`` is the close code, ``reason`` why."""
+
+    def __init__(self, code: int | None, reason: str) -> None:
+        super().__init__(f"the stream was closed ({code}): {reason or 'no reason given'}")
+        self.code = code
+        self.reason = reason
+
+
+class InputError(FerError):
+    """An input the client cannot use: a missing file, an unsupported array, an unreadable video."""
+
+
+class ServiceNotInstalled(FerError):
+    """In-process analysis needs the service package (``fer-service``), which is not installed."""
