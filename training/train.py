@@ -145,8 +145,17 @@ def phase2_full(
     ema = config.ema_momentum > 0
     _compile(model, schedule, config, ema=ema)
     if config.initial_epoch:  # a continued run: the schedule picks up where the weights were
-        model.optimizer.build(model.trainable_variables)
-        model.optimizer.iterations.assign(config.initial_epoch * steps)
+        optimizer = model.optimizer
+        optimizer.build(model.trainable_variables)
+        optimizer.iterations.assign(config.initial_epoch * steps)
+        if ema:
+            # Keras starts the average from the weights only on step 0; start it here instead.
+            for var, average in zip(
+                optimizer._trainable_variables,
+                optimizer._model_variables_moving_average,
+                strict=True,
+            ):
+                average.assign(var)
     # The backup comes first, so it holds the raw weights, not the EMA swapped in for checkpoints.
     callbacks: list[keras.callbacks.Callback] = [
         # Kept after training too: `python -m training checkpoint` reads the raw weights there.
