@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint openapi compose-smoke browser-deps bench clean
+.PHONY: run test lint openapi compose-smoke scale-smoke browser-deps bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,14 @@ compose-smoke: $(VENV)/.dev-installed
 	  ../shared/tools/with-docker -- scripts/compose-smoke.sh; \
 	elif docker info >/dev/null 2>&1; then scripts/compose-smoke.sh; \
 	else echo "SKIPPED compose smoke test: no Docker engine and no ../shared/tools/with-docker"; fi
+
+# Three api replicas behind HAProxy for real: fair share, a replica stopped under load, streams
+# reconnecting; prints the serving image's size. Same engine rules as compose-smoke.
+scale-smoke: $(VENV)/.dev-installed
+	@if [ -x ../shared/tools/with-docker ]; then \
+	  ../shared/tools/with-docker -- scripts/scale-smoke.sh; \
+	elif docker info >/dev/null 2>&1; then scripts/scale-smoke.sh; \
+	else echo "SKIPPED scale smoke test: no Docker engine and no ../shared/tools/with-docker"; fi
 
 openapi: $(VENV)/.serve-installed
 	$(BIN)/python -m service.openapi_export openapi/openapi.json

@@ -21,8 +21,7 @@ docker compose --profile train config -q
 
 step "build and start the api"
 docker compose up --build -d --wait --wait-timeout 240
-docker image inspect fer-service:latest --format '{{.Size}}' |
-  awk '{printf "fer-service image size: %.0f MB\n", $1 / 1e6}'
+scripts/image-footprint.sh
 docker compose exec -T api python -c \
   "import importlib.util, sys; sys.exit(importlib.util.find_spec('tensorflow') is not None)"
 echo "ok: no TensorFlow in the serving image"
