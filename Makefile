@@ -66,6 +66,7 @@ bench: $(VENV)/.dev-installed
 	$(BIN)/python -m bench.client_video
 	$(BIN)/python bench/classifier_latency.py
 	$(BIN)/python -m bench.detector_eval
+	$(BIN)/python -m bench.stream_tracking
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache test-output

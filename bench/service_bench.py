@@ -198,6 +198,9 @@ def main() -> None:
         default=10_000,
         help="requests for the RSS growth check (0: skip)",
     )
+    parser.add_argument(
+        "--only", choices=("rest", "streams"), help="run one scenario group (default: all)"
+    )
     args = parser.parse_args()
     proc = None
     url = args.url
@@ -211,7 +214,7 @@ def main() -> None:
     results: dict[str, Any] = {"machine": machine, "date": time.strftime("%Y-%m-%d %H:%M")}
     results.update(rest=[], ws={})
     try:
-        for faces in (1, 3):
+        for faces in (1, 3) if args.only != "streams" else ():
             image = frame(faces)
             rest_load(url, image, 2, 1.0)  # warm the path
             for concurrency in (1, 4, 8, 16):
@@ -219,18 +222,19 @@ def main() -> None:
                 row["faces"] = faces
                 results["rest"].append(row)
         one = frame(1)
-        results["ws"]["one_stream_max"] = asyncio.run(one_stream(url, one, args.seconds, None))
 
         async def four_streams() -> list[dict[str, Any]]:
             return list(
                 await asyncio.gather(*(one_stream(url, one, args.seconds, 30) for _ in range(4)))
             )
 
-        results["ws"]["four_streams_30fps"] = asyncio.run(four_streams())
+        if args.only != "rest":
+            results["ws"]["one_stream_max"] = asyncio.run(one_stream(url, one, args.seconds, None))
+            results["ws"]["four_streams_30fps"] = asyncio.run(four_streams())
         results["stages_ms"] = stage_means(url)
         if proc is not None:
             results["server_peak_rss_mb"] = rss_mb(proc.pid, "VmHWM")
-            if args.rss_requests:
+            if args.rss_requests and args.only is None:
                 results["rss_growth"] = rss_growth(url, proc.pid, one, args.rss_requests)
     finally:
         if proc is not None:
@@ -245,17 +249,18 @@ def main() -> None:
         cells = [r["faces"], r["concurrency"], f"{r['requests_per_s']:.1f}", f"{r['p50_ms']:.1f}",
                  f"{r['p95_ms']:.1f}", f"{r['p99_ms']:.1f}", errors]  # fmt: skip
         print("| 640x480 JPEG | " + " | ".join(str(c) for c in cells) + " |")
-    one_max = results["ws"]["one_stream_max"]
-    four = results["ws"]["four_streams_30fps"]
-    print("\n| WebSocket | processed fps | drop rate | p50 ms | p99 ms |")
-    print("|---|---|---|---|---|")
-    rows = [("1 stream, as fast as answered", one_max)]
-    rows += [(f"stream {i} of 4 at 30 fps", s) for i, s in enumerate(four, 1)]
-    for name, s in rows:
-        print(f"| {name} | {s['processed_fps']:.1f} | {s['drop_rate']:.1%} | "
-              f"{s['p50_ms']:.1f} | {s['p99_ms']:.1f} |")  # fmt: skip
+    if results["ws"]:
+        one_max = results["ws"]["one_stream_max"]
+        four = results["ws"]["four_streams_30fps"]
+        print("\n| WebSocket | processed fps | drop rate | p50 ms | p99 ms |")
+        print("|---|---|---|---|---|")
+        rows = [("1 stream, as fast as answered", one_max)]
+        rows += [(f"stream {i} of 4 at 30 fps", s) for i, s in enumerate(four, 1)]
+        for name, s in rows:
+            print(f"| {name} | {s['processed_fps']:.1f} | {s['drop_rate']:.1%} | "
+                  f"{s['p50_ms']:.1f} | {s['p99_ms']:.1f} |")  # fmt: skip
     print("\n| stage | mean ms |\n|---|---|")
-    for stage, ms in results["stages_ms"].items():
+    for stage, ms in results.get("stages_ms", {}).items():
         print(f"| {stage} | {ms:.2f} |")
     if "server_peak_rss_mb" in results:
         print(f"\nserver peak RSS: {results['server_peak_rss_mb']:.0f} MB")

@@ -47,6 +47,37 @@ def _best_val_accuracy(history: Path) -> float | None:
     return max(values) if values else None
 
 
+@keras.saving.register_keras_serializable(package="training")
+class Rewarmed(keras.optimizers.schedules.LearningRateSchedule):
+    """``schedule`` with a linear warm-up from 1% over ``warmup_steps`` after ``start_step``.
+
+    A run continued from a portable checkpoint has fresh AdamW moments; its first steps at the
+    full scheduled rate would throw the weights off (measured: val 60% -> 49% in one epoch).
+    """
+
+    def __init__(
+        self, schedule: keras.optimizers.schedules.LearningRateSchedule, start_step: int,
+        warmup_steps: int,
+    ) -> None:  # fmt: skip
+        self.schedule, self.start_step, self.warmup_steps = schedule, start_step, warmup_steps
+
+    def __call__(self, step: Any) -> Any:
+        ramp = (keras.ops.cast(step, "float32") - self.start_step) / max(1, self.warmup_steps)
+        return self.schedule(step) * keras.ops.clip(ramp, 0.01, 1.0)
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "schedule": keras.saving.serialize_keras_object(self.schedule),
+            "start_step": self.start_step,
+            "warmup_steps": self.warmup_steps,
+        }
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Rewarmed:
+        schedule = keras.saving.deserialize_keras_object(config.pop("schedule"))
+        return cls(schedule, **config)
+
+
 def _compile(model: keras.Model, lr: Any, config: TrainConfig, ema: bool) -> None:
     optimizer = keras.optimizers.AdamW(
         learning_rate=lr,
@@ -143,6 +174,9 @@ def phase2_full(
         warmup_steps=warmup,
     )
     ema = config.ema_momentum > 0
+    if config.initial_epoch:
+        start = config.initial_epoch * steps
+        schedule = Rewarmed(schedule, start, max(1, int(steps * min(config.warmup_epochs, 0.5))))
     _compile(model, schedule, config, ema=ema)
     if config.initial_epoch:  # a continued run: the schedule picks up where the weights were
         optimizer = model.optimizer

@@ -201,6 +201,14 @@ def test_a_run_continues_on_another_machine_from_its_portable_checkpoint(
     epochs = [line.split(",")[0] for line in (moved / "history.csv").read_text().splitlines()[1:]]
     assert epochs == ["2"]  # no head phase again; phase 2 goes on at its second epoch
     assert onnx_file(moved).is_file()
+    # The weight average (what the best checkpoint holds) starts from the loaded weights.
+    import keras
+
+    best = keras.models.load_model(moved / "checkpoints" / "best.keras", compile=False)
+    (kernel,) = [w for w in best.get_weights() if w.shape == (1024, 7)]
+    with np.load(checkpoint) as stored:
+        (start,) = [stored[k] for k in stored.files if stored[k].shape == (1024, 7)]
+    assert np.abs(kernel - start).mean() < 0.3 * np.abs(start).mean()
 
 
 def test_cli_reports_bad_data_in_one_line(tmp_path: Path) -> None:
