@@ -62,7 +62,7 @@ openapi: $(VENV)/.serve-installed
 # Minutes, not hours: REST at concurrency 1/4/8/16, WebSocket streams, stages, RSS; then the
 # classifier alone. Tables go to stdout, raw numbers to test-output/bench.json.
 bench: $(VENV)/.dev-installed
-	$(BIN)/python bench/service_bench.py
+	$(BIN)/python -m bench.service_bench
 	$(BIN)/python -m bench.client_video
 	$(BIN)/python bench/classifier_latency.py
 	$(BIN)/python -m bench.detector_eval

@@ -14,15 +14,15 @@ from __future__ import annotations
 
 import argparse
 import re
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from bench.service_bench import rss_mb, start_server
+from bench.service_bench import rss_mb
 from tests.client.media import FPS, write_clip
+from tests.helpers.server import start_service
 
 FER_CLIENT = Path(sys.executable).with_name("fer-client")
 MODES = {
@@ -79,11 +79,9 @@ def main() -> None:
     server = None
     url = args.url
     if url is None:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = int(s.getsockname()[1])
-        server = start_server(port)
-        url = f"http://127.0.0.1:{port}"
+        log = Path("test-output/bench-server.log")
+        log.parent.mkdir(parents=True, exist_ok=True)
+        server, url = start_service("--log-level", "warning", log=log)
     try:
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp)

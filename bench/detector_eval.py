@@ -24,9 +24,9 @@ import numpy as np
 
 from bench.scenes import Scene, TrueFace, fer_scenes, photo_scenes, source_photos
 from service.blazeface import BlazeFaceDetector
+from service.classifier import EmotionModel
 from service.config import BUNDLED_DETECTOR, BUNDLED_MODEL
 from service.faces import Detection, FaceDetector, HaarDetector, crop_faces
-from service.model import EmotionModel
 
 ROOT = Path(__file__).resolve().parents[1]
 SWEEP_SIDES = (256, 320, 352, 384, 416, 448)

@@ -31,8 +31,8 @@ from onnxruntime.quantization.shape_inference import quant_pre_process
 from bench.detector_eval import load_fer_faces
 from bench.scenes import photo_scenes, source_photos
 from service.blazeface import BlazeFaceDetector
+from service.classifier import EmotionModel, cpu_session
 from service.config import BUNDLED_DETECTOR, BUNDLED_MODEL
-from service.model import EmotionModel, cpu_session
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -16,12 +16,8 @@ import asyncio
 import json
 import platform
 import re
-import socket
-import subprocess
-import sys
 import threading
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +26,8 @@ import httpx
 import numpy as np
 from skimage import data
 from websockets.asyncio.client import connect
+
+from tests.helpers.server import start_service
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -168,24 +166,6 @@ def rss_growth(url: str, pid: int, image: bytes, requests: int) -> dict[str, Any
             "rss_after_mb": after, "growth": after / before - 1}  # fmt: skip
 
 
-def start_server(port: int) -> subprocess.Popen[bytes]:
-    """uvicorn on the bundled model; returns once /readyz says ready."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "service.main:app", "--port", str(port),
-         "--log-level", "warning"],
-        cwd=ROOT,
-    )  # fmt: skip
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1)
-            return proc
-        except OSError:
-            time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError("server did not become ready")
-
-
 def main() -> None:
     """Run every scenario and print the tables."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -205,11 +185,9 @@ def main() -> None:
     proc = None
     url = args.url
     if url is None:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        proc = start_server(port)
-        url = f"http://127.0.0.1:{port}"
+        log = ROOT / "test-output" / "bench-server.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        proc, url = start_service("--log-level", "warning", log=log)
     machine = f"{platform.machine()}, {platform.platform()}"
     results: dict[str, Any] = {"machine": machine, "date": time.strftime("%Y-%m-%d %H:%M")}
     results.update(rest=[], ws={})

@@ -28,8 +28,8 @@ import numpy as np
 
 from bench.scenes import PHOTO_FACES, _mask, _patch, background_frame, backgrounds, source_photos
 from service.blazeface import BlazeFaceDetector
+from service.classifier import EmotionModel
 from service.config import BUNDLED_DETECTOR, BUNDLED_MODEL
-from service.model import EmotionModel
 from service.pipeline import Analysis, Limits, analyze_bytes
 from service.tracking import FaceTracker, TrackingOptions
 

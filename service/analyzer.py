@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from service.classifier import EmotionModel
 from service.config import Settings
 from service.faces import FaceDetector
 from service.metrics import ServiceMetrics
-from service.model import EmotionModel
 from service.pipeline import Analysis, Limits, analyze_bytes
 from service.tracking import FaceTracker
 from service.workers import WorkerPool

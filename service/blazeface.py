@@ -12,8 +12,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from service.classifier import ModelLoadError, cpu_session
 from service.faces import Detection, Framing
-from service.model import ModelLoadError, cpu_session
 
 # MediaPipe clips raw scores at +-100; 80 keeps exp() inside float32.
 RAW_SCORE_LIMIT = 80.0
@@ -111,7 +111,6 @@ class BlazeFaceDetector:
         self.min_score = min_score
         self.iou_threshold = iou_threshold
         self.framing = FER_FRAMING
-        self.path = path
 
     def _anchors(self, height: int, width: int) -> np.ndarray:
         key = (height, width)

@@ -18,9 +18,9 @@ from service import __version__
 from service.api.deps import require_api_key
 from service.api.errors import error_body, install_error_handlers
 from service.api.routes import health, metrics, model_info, page, predict, stream
+from service.classifier import EmotionModel, ModelLoadError
 from service.config import Settings, get_settings
 from service.metrics import ServiceMetrics
-from service.model import EmotionModel, ModelLoadError
 from service.state import AppState, build_detector
 from service.workers import WorkerPool
 

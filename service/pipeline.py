@@ -8,10 +8,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from service.classifier import EmotionModel
 from service.errors import DetectionFailed
 from service.faces import Detection, FaceDetector, VisibleBox, crop_faces, visible_box
 from service.imaging import decode_gray
-from service.model import EmotionModel
 from service.tracking import FaceTracker
 
 logger = logging.getLogger("service")

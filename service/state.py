@@ -6,10 +6,10 @@ from dataclasses import dataclass, field
 
 from service.analyzer import Analyzer
 from service.blazeface import BlazeFaceDetector
+from service.classifier import EmotionModel
 from service.config import Settings
 from service.faces import FaceDetector, HaarDetector
 from service.metrics import ServiceMetrics
-from service.model import EmotionModel
 from service.tracking import TrackingOptions
 from service.workers import WorkerPool
 

@@ -11,7 +11,7 @@ import onnxruntime as ort
 import pytest
 
 from service.config import BUNDLED_MODEL
-from tests.conftest import FER_DATA, needs_fer_data
+from tests.helpers.paths import FER_DATA, needs_fer_data
 
 CARD = BUNDLED_MODEL.with_suffix(".card.json")
 ASSETS = BUNDLED_MODEL.with_suffix("")

@@ -4,13 +4,3 @@
 EMOTIONS: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 
 CROP_SIZE = 48  # FER-2013 faces are 48x48 grayscale.
-
-
-def label_index(name: str) -> int:
-    """Index of an emotion name (case-insensitive) in EMOTIONS; ValueError if unknown."""
-    try:
-        return EMOTIONS.index(name.strip().lower())
-    except ValueError:
-        raise ValueError(
-            f"unknown emotion {name!r}; expected one of {', '.join(EMOTIONS)}"
-        ) from None

@@ -34,13 +34,13 @@ if TYPE_CHECKING:
 
 def _service() -> Any:
     try:
-        from service import config, errors, model, pipeline, state
+        from service import classifier, config, errors, pipeline, state
     except ImportError as exc:
         raise ServiceNotInstalled(
             "in-process analysis needs the service package: run `pip install -e .` at the "
             f"repository root ({exc})"
         ) from None
-    return config, errors, model, pipeline, state
+    return config, errors, classifier, pipeline, state
 
 
 class LocalAnalyzer:
@@ -52,9 +52,9 @@ class LocalAnalyzer:
     """
 
     def __init__(self, **settings: Any) -> None:
-        config, self._errors, model, self._pipeline, state = _service()
+        config, self._errors, classifier, self._pipeline, state = _service()
         self.settings = config.Settings(**settings)
-        self.model = model.EmotionModel(self.settings.model_path, self.settings.ort_threads)
+        self.model = classifier.EmotionModel(self.settings.model_path, self.settings.ort_threads)
         self.detector = state.build_detector(self.settings, self.model.crop.margin)
         self.labels: tuple[str, ...] = tuple(self.model.labels)
         self.model_ref = ModelRef(name=self.model.name, version=self.model.version)

@@ -9,7 +9,7 @@ import pytest
 
 from fer_client import Client
 from tests.client.media import write_clip, write_photo_folder
-from tests.conftest import start_service
+from tests.helpers.server import start_service
 
 API_KEY = "client-tests-key"
 CLIP_FRAMES = 45

@@ -25,7 +25,8 @@ from fer_client.client import retry_after
 from fer_client.images import ImageInput
 from fer_client.results import Box, Face
 from tests.client.conftest import API_KEY
-from tests.conftest import ROOT, sample_photo
+from tests.helpers.paths import ROOT
+from tests.helpers.photos import sample_photo
 
 
 def test_predict_takes_a_path_bytes_or_an_array_and_returns_typed_faces(

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from service.config import Settings
 from service.main import create_app
-from tests.conftest import sample_photo
+from tests.helpers.photos import sample_photo
 
 
 def wait_until_ready(client: TestClient, timeout: float = 30.0) -> None:

@@ -19,7 +19,7 @@ from websockets.asyncio.client import connect as async_connect
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from tests.conftest import start_service
+from tests.helpers.server import start_service
 from tests.service.live import (
     ServerProbe,
     hostile_uploads,

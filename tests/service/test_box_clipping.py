@@ -17,11 +17,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.blazeface import BlazeFaceDetector
+from service.classifier import EmotionModel
 from service.config import BUNDLED_DETECTOR, BUNDLED_MODEL
 from service.faces import Detection, FaceDetector, HaarDetector, crop_faces, visible_box
-from service.model import EmotionModel
 from service.pipeline import Limits, analyze_bytes
-from tests.conftest import sample_photo
+from tests.helpers.photos import sample_photo
 from tests.service.conftest import encode, post_image
 
 FIELD_CASES = Path(__file__).resolve().parents[1] / "field_cases"

@@ -11,7 +11,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.conftest import ROOT
+from tests.helpers.paths import ROOT
 
 schema = schemathesis.openapi.from_path(ROOT / "openapi" / "openapi.json")
 CHECKS = [

@@ -12,10 +12,10 @@ import onnx
 import pytest
 
 from service.blazeface import BlazeFaceDetector, ssd_anchors, weighted_nms
+from service.classifier import ModelLoadError
 from service.config import BUNDLED_DETECTOR
 from service.faces import Detection, Framing, HaarDetector, crop_faces
-from service.model import ModelLoadError
-from tests.conftest import sample_photo
+from tests.helpers.photos import sample_photo
 
 # The astronaut's face in scikit-image's 512x512 photo, checked by eye (eyebrows to chin).
 FACE_CENTRE, FACE_SIDE = (226.0, 126.0), 104.0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from service.openapi_export import openapi_spec, render
-from tests.conftest import ROOT
+from tests.helpers.paths import ROOT
 
 SPEC = ROOT / "openapi" / "openapi.json"
 

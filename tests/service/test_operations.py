@@ -14,11 +14,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.api.errors import error_response
+from service.classifier import EmotionModel, ModelLoadError
 from service.config import BUNDLED_MODEL
 from service.errors import ServerBusy
-from service.model import EmotionModel, ModelLoadError
 from service.workers import WorkerPool
-from tests.conftest import ROOT
+from tests.helpers.paths import ROOT
 from tests.service.conftest import make_client, post_image, wait_until_ready
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from service.config import Settings
-from tests.conftest import ROOT
+from tests.helpers.paths import ROOT
 
 
 def test_readme_documents_every_setting_and_no_other() -> None:

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from websockets.sync.client import connect
 
-from tests.conftest import start_service
+from tests.helpers.server import start_service
 from tests.service.conftest import encode
 from tests.service.live import ServerProbe, ws_url
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.helpers.paths import ROOT
 from training.cli import NOT_FLAGS, _train_config, build_parser
 from training.config import TrainConfig, read_recipe
 from training.errors import TrainingError

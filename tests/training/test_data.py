@@ -8,7 +8,8 @@ import cv2
 import numpy as np
 import pytest
 
-from tests.conftest import EMOTION_FOLDERS, write_fer_folder
+from tests.helpers.fer_data import write_fer_folder
+from tests.helpers.paths import EMOTION_FOLDERS
 from training.data import (
     DataError,
     class_weights,

@@ -12,7 +12,8 @@ import cv2
 import pytest
 
 from service.blazeface import BlazeFaceDetector
-from tests.conftest import ROOT, sample_photo
+from tests.helpers.paths import ROOT
+from tests.helpers.photos import sample_photo
 from training.detector_export import (
     SOURCE_PACKAGE,
     SOURCE_VERSION,

@@ -13,7 +13,7 @@ import numpy as np
 import onnx
 import pytest
 
-from tests.conftest import HAS_IMAGENET_WEIGHTS, ROOT
+from tests.helpers.paths import HAS_IMAGENET_WEIGHTS, ROOT
 from training.data import load_folder_split
 from training.labels import EMOTIONS
 

@@ -57,7 +57,6 @@ class EmotionModel:
             ) from exc
         if self.crop.channels != 1:
             raise ModelLoadError(f"model {path} wants {self.crop.channels} channels; only 1 works")
-        self.path = path
         self._input = self._session.get_inputs()[0].name
 
     def classify(self, crops: np.ndarray) -> np.ndarray:

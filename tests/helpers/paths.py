@@ -1,0 +1,19 @@
+"""Where things are for the test suite, and what ../shared provides on this machine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SHARED = ROOT.parent / "shared"
+FER_DATA = SHARED / "data" / "fer2013"
+KERAS_WEIGHTS = SHARED / "weights" / "keras"
+HAS_IMAGENET_WEIGHTS = (KERAS_WEIGHTS / "models" / "mobilenet_1_0_224_tf_no_top.h5").is_file()
+EMOTION_FOLDERS = ("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise")
+
+needs_fer_data = pytest.mark.skipif(
+    not (FER_DATA / "train").is_dir(),
+    reason=f"FER-2013 data not found at {FER_DATA} (../shared is only on the project's machines)",
+)
