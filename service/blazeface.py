@@ -6,7 +6,6 @@ its metadata, so this module needs no TensorFlow and no MediaPipe.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import cv2
@@ -14,6 +13,7 @@ import numpy as np
 
 from service.classifier import ModelLoadError, cpu_session
 from service.faces import Detection, Framing
+from service.model_files import ANCHORS, NAME, decode_metadata
 
 # MediaPipe clips raw scores at +-100; 80 keeps exp() inside float32.
 RAW_SCORE_LIMIT = 80.0
@@ -87,9 +87,9 @@ class BlazeFaceDetector:
     ) -> None:
         self._session = cpu_session(path, threads, "detector")
         try:
-            meta = self._session.get_modelmeta().custom_metadata_map
-            anchors = json.loads(meta["anchors"])
-            self.name: str = meta.get("name", path.stem)
+            meta = decode_metadata(self._session.get_modelmeta().custom_metadata_map)
+            anchors = meta[ANCHORS]
+            self.name: str = str(meta.get(NAME, path.stem))
             self._grids: list[dict[str, int]] = anchors["grids"]
             self._offset = float(anchors["anchor_offset"])
         except (KeyError, ValueError, TypeError) as exc:

