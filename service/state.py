@@ -32,13 +32,17 @@ class AppState:
 
     def tracking_options(self) -> TrackingOptions:
         """A new stream's tracking options, from the settings."""
-        s = self.settings
-        return TrackingOptions(
-            half_life_ms=s.stream_half_life_ms,
-            detect_every_ms=s.stream_detect_every_ms,
-            detect_every_frames=s.stream_detect_every_frames,
-            keep_ms=s.stream_keep_ms,
-        )
+        return tracking_options(self.settings)
+
+
+def tracking_options(settings: Settings) -> TrackingOptions:
+    """The stream tracking options the settings give (``FER_STREAM_*``)."""
+    return TrackingOptions(
+        half_life_ms=settings.stream_half_life_ms,
+        detect_every_ms=settings.stream_detect_every_ms,
+        detect_every_frames=settings.stream_detect_every_frames,
+        keep_ms=settings.stream_keep_ms,
+    )
 
 
 def build_detector(settings: Settings, crop_margin: float) -> FaceDetector:

@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections import deque
+import time
 from collections.abc import AsyncIterator, Iterable, Iterator
+from dataclasses import replace
 from functools import partial
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from fer_client.errors import FerError, ServiceError, ServiceNotInstalled
 from fer_client.images import ImageInput, image_bytes
 from fer_client.ordered import map_in_order
 from fer_client.results import (
-    Box,
     ErrorInfo,
     Face,
     FrameResult,
@@ -32,15 +33,20 @@ if TYPE_CHECKING:
     from service.pipeline import Analysis
 
 
-def _service() -> Any:
+def _service() -> SimpleNamespace:
+    """The service's modules the in-process path uses (imported on first use)."""
     try:
-        from service import classifier, config, errors, pipeline, state
+        from service import classifier, config, errors, pipeline, state, tracking
+        from service.api import responses
     except ImportError as exc:
         raise ServiceNotInstalled(
             "in-process analysis needs the service package: run `pip install -e .` at the "
             f"repository root ({exc})"
         ) from None
-    return config, errors, classifier, pipeline, state
+    return SimpleNamespace(
+        classifier=classifier, config=config, errors=errors, pipeline=pipeline, state=state,
+        tracking=tracking, responses=responses,
+    )  # fmt: skip
 
 
 class LocalAnalyzer:
@@ -52,12 +58,24 @@ class LocalAnalyzer:
     """
 
     def __init__(self, **settings: Any) -> None:
-        config, self._errors, classifier, self._pipeline, state = _service()
-        self.settings = config.Settings(**settings)
-        self.model = classifier.EmotionModel(self.settings.model_path, self.settings.ort_threads)
-        self.detector = state.build_detector(self.settings, self.model.crop.margin)
+        self._service = _service()
+        self._errors, self._pipeline = self._service.errors, self._service.pipeline
+        self.settings = self._service.config.Settings(**settings)
+        self.model = self._service.classifier.EmotionModel(
+            self.settings.model_path, self.settings.ort_threads
+        )
+        self.detector = self._service.state.build_detector(self.settings, self.model.crop.margin)
         self.labels: tuple[str, ...] = tuple(self.model.labels)
         self.model_ref = ModelRef(name=self.model.name, version=self.model.version)
+
+    def _limits(self, max_faces: int | None, min_face_size: int | None) -> Any:
+        s = self.settings
+        return self._pipeline.Limits(
+            max_bytes=s.max_upload_bytes,
+            max_pixels=s.max_pixels,
+            max_faces=max_faces or s.max_faces,
+            min_face_size=min_face_size or s.min_face_size,
+        )
 
     def analyze(
         self,
@@ -71,17 +89,11 @@ class LocalAnalyzer:
 
         Raises ServiceError (code as the service's: ``unsupported_media_type``, ...), InputError.
         """
-        s = self.settings
-        limits = self._pipeline.Limits(
-            max_bytes=s.max_upload_bytes,
-            max_pixels=s.max_pixels,
-            max_faces=max_faces or s.max_faces,
-            min_face_size=min_face_size or s.min_face_size,
-        )
+        limits = self._limits(max_faces, min_face_size)
         data = image_bytes(image)
         try:
             analysis = self._pipeline.analyze_bytes(
-                data, self.detector, self.model, limits, s.align_faces
+                data, self.detector, self.model, limits, self.settings.align_faces
             )
         except self._errors.ServiceError as exc:
             raise ServiceError(exc.code, exc.message) from None
@@ -106,64 +118,58 @@ class LocalAnalyzer:
         self,
         frames: Iterable[ImageInput],
         *,
-        workers: int = 2,
         max_faces: int | None = None,
         min_face_size: int | None = None,
+        options: dict[str, Any] | None = None,
+        fps: float | None = None,
     ) -> AsyncIterator[FrameResult]:
-        """``analyze`` for each frame on ``workers`` threads, yielded in input order like
-        ``Client.stream`` (no tracking: ``track_id`` stays None). At most ``workers + 1``
-        frames are held."""
-        one = partial(self.analyze, max_faces=max_faces, min_face_size=min_face_size)
+        """Each frame through the pipeline with one face tracker, like ``Client.stream``: the
+        same track ids, smoothed ``scores`` and ``raw_scores`` as the service's stream.
+
+        ``options`` are the stream's tracking options (``half_life_ms``, ``detect_every_ms``,
+        ...; defaults from the settings). Frame time is ``index * 1000 / fps`` with ``fps``
+        (a video file), else the time the frame was read. Frames are analysed one at a time,
+        the next one read meanwhile; at most two are held.
+        """
+        tracking = self._service.state.tracking_options(self.settings)
+        tracker = self._service.tracking.FaceTracker(replace(tracking, **(options or {})))
+        limits = self._limits(max_faces, min_face_size)
         iterator = iter(frames)
-        loop = asyncio.get_running_loop()
-        pending: deque[asyncio.Future[Prediction]] = deque()
-        exhausted = False
+        started = time.monotonic()
+        image = await asyncio.to_thread(next, iterator, None)
         index = 0
-        while True:
-            while not exhausted and len(pending) <= workers:
-                # Read in order, one at a time; analyse concurrently.
-                image = await asyncio.to_thread(next, iterator, None)
-                if image is None:
-                    exhausted = True
-                else:
-                    pending.append(loop.run_in_executor(None, one, image))
-            if not pending:
-                return
-            try:
-                prediction = await pending.popleft()
-            except ServiceError as exc:
-                yield FrameResult(
-                    index=index,
-                    status=FrameStatus.FAILED,
-                    error=ErrorInfo(code=exc.code, message=exc.message),
-                )
-            else:
-                yield FrameResult(
-                    index=index,
-                    status=FrameStatus.OK,
-                    faces=prediction.faces,
-                    image=prediction.image,
-                    timings_ms=prediction.timings_ms,
-                )
+        while image is not None:
+            t_ms = index * 1000 / fps if fps else (time.monotonic() - started) * 1000
+            work = asyncio.to_thread(self._frame, image, limits, tracker, t_ms)
+            result, image = await asyncio.gather(work, asyncio.to_thread(next, iterator, None))
+            yield result.model_copy(update={"index": index})
             index += 1
 
-    def _prediction(self, analysis: Analysis) -> Prediction:
-        # The service's route does the same (service/api/convert.py); a test pins the equality.
-        faces = []
-        for face in analysis.faces:
-            b, probs = face.box, face.probabilities
-            top = int(probs.argmax())
-            faces.append(
-                Face(
-                    box=Box(x=b.x, y=b.y, w=b.w, h=b.h, truncated=b.truncated),
-                    detector_score=face.detection.score,
-                    emotion=self.labels[top],
-                    confidence=round(float(probs[top]), 6),
-                    scores={k: round(float(p), 6) for k, p in zip(self.labels, probs, strict=True)},
-                )
+    def _frame(self, image: ImageInput, limits: Any, tracker: Any, t_ms: float) -> FrameResult:
+        try:
+            analysis = self._pipeline.analyze_bytes(
+                image_bytes(image), self.detector, self.model, limits, self.settings.align_faces,
+                tracker, t_ms,
+            )  # fmt: skip
+        except self._errors.ServiceError as exc:
+            return FrameResult(
+                index=0,
+                status=FrameStatus.FAILED,
+                error=ErrorInfo(code=exc.code, message=exc.message),
             )
+        faces = self._service.responses.stream_faces_of(analysis, self.labels)
+        return FrameResult(
+            index=0,
+            status=FrameStatus.OK,
+            faces=[Face.model_validate(f.model_dump()) for f in faces],
+            image=ImageSize(width=analysis.width, height=analysis.height),
+            timings_ms=analysis.timings_ms,
+        )
+
+    def _prediction(self, analysis: Analysis) -> Prediction:
+        faces = self._service.responses.faces_of(analysis, self.labels)
         return Prediction(
-            faces=faces,
+            faces=[Face.model_validate(f.model_dump()) for f in faces],
             image=ImageSize(width=analysis.width, height=analysis.height),
             model=self.model_ref,
             timings_ms=analysis.timings_ms,

@@ -28,6 +28,7 @@ class Backend(Protocol):
         in_flight: int,
         all_frames: bool,
         options: dict[str, Any],
+        fps: float | None = None,
     ) -> AsyncIterator[FrameResult]: ...
 
     def close(self) -> None: ...
@@ -56,6 +57,7 @@ class Remote:
         in_flight: int,
         all_frames: bool,
         options: dict[str, Any],
+        fps: float | None = None,
     ) -> AsyncIterator[FrameResult]:
         return self.client.stream(
             frames, in_flight=in_flight, all_frames=all_frames, options=options, **self.limits
@@ -66,7 +68,7 @@ class Remote:
 
 
 class Local:
-    """The pipeline in this process (``--local``); no tracking."""
+    """The pipeline in this process (``--local``), tracking faces like the service's stream."""
 
     def __init__(self, args: argparse.Namespace) -> None:
         self.analyzer = LocalAnalyzer()
@@ -88,8 +90,10 @@ class Local:
         in_flight: int,
         all_frames: bool,
         options: dict[str, Any],
+        fps: float | None = None,
     ) -> AsyncIterator[FrameResult]:
-        return self.analyzer.stream(frames, workers=2, **self.limits)
+        # Every frame is analysed in turn (nothing to drop); tracked like the service's stream.
+        return self.analyzer.stream(frames, options=options, fps=fps, **self.limits)
 
     def close(self) -> None:
         pass

@@ -106,7 +106,8 @@ async def _analyse(
     ):
         table = csv_writer(out, frame_columns(labels))
         options = dict(args.stream_option)
-        stream = backend.stream(frames(), args.in_flight, args.all_frames, options)
+        fps = source.fps / args.every if source.fps else None
+        stream = backend.stream(frames(), args.in_flight, args.all_frames, options, fps)
         async for result in stream:
             frame = sent.popleft()
             table.writerows(frame_rows(frame.index, frame.time_s, result, labels))
