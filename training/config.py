@@ -50,6 +50,7 @@ class TrainConfig:
     ema_momentum: float = 0.0
     patience: int = 8
     flip_tta: bool = True
+    tta_shift: int = 0  # pixels; > 0 adds two shifted views to the test-time average
     crop_margin: float = 0.02  # scripts/measure_crop_margin.py
     val_fraction: float = 0.1
     seed: int = 1337

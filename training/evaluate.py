@@ -13,10 +13,13 @@ from training.metrics import classification_report, format_report
 from training.run_paths import RunPaths
 
 
-def evaluate_model(model: keras.Model, faces: FaceSet, flip_tta: bool = True) -> dict[str, Any]:
-    """The classification report of ``model`` on ``faces``."""
-    report = classification_report(faces.labels, predict_probs(model, faces.images, flip_tta))
-    report["flip_tta"] = flip_tta
+def evaluate_model(
+    model: keras.Model, faces: FaceSet, flip_tta: bool = True, shift: int = 0
+) -> dict[str, Any]:
+    """The classification report of ``model``'s inference graph (``training.inference``)."""
+    probs = predict_probs(model, faces.images, flip_tta, shift)
+    report = classification_report(faces.labels, probs)
+    report["flip_tta"], report["tta_shift"] = flip_tta, shift
     return report
 
 

@@ -91,9 +91,10 @@ def export_model(
     metadata: dict[str, Any],
     parity_images: np.ndarray,
     flip_tta: bool,
+    shift: int = 0,
 ) -> tuple[Path, dict[str, Any]]:
     """Convert with tf2onnx, attach metadata_props, verify; return the final path and parity."""
-    graph = inference_model(model, flip_tta)
+    graph = inference_model(model, flip_tta, shift)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     staging = staging_path(out_path)
     spec = (tf.TensorSpec((None, *model.input_shape[1:]), tf.float32, name=INPUT_NAME),)
@@ -143,6 +144,7 @@ def build_metadata(
         "alpha": config["alpha"],
         "input_size": config["input_size"],
         "flip_tta": config["flip_tta"],
+        "tta_shift": config.get("tta_shift", 0),
         "training_data": f"FER-2013 train ({summary.get('train_faces')} faces); "
         f"val = {summary.get('val_source')}",
         "val_metrics": {
@@ -184,6 +186,7 @@ def export_run(run_dir: Path, name: str | None = None, data: Path | None = None)
         metadata,
         splits.val.images[:PARITY_FACES],
         config.flip_tta,
+        config.tta_shift,
     )
     write_card(
         out_path,

@@ -232,7 +232,7 @@ def finish(config: TrainConfig, paths: RunPaths, splits: Splits, train_minutes: 
         val = val.subset(
             np.linspace(0, len(val) - 1, min(len(val), FAST_DEV_EVAL_FACES)).astype(int)
         )
-    report = evaluate_model(best, val, config.flip_tta)
+    report = evaluate_model(best, val, config.flip_tta, config.tta_shift)
     table = write_report(report, paths)
     plot_run(paths.root)
     summary = {
