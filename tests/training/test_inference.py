@@ -12,7 +12,7 @@ from training.data import load_folder_split
 
 
 @pytest.fixture(scope="module")
-def small_model():  # type: ignore[no-untyped-def]
+def small_model():
     """A tiny convolutional classifier, (N, 48, 48, 1) -> (N, 7): not symmetric, so every
     view gives a different answer."""
     import keras
@@ -25,7 +25,7 @@ def small_model():  # type: ignore[no-untyped-def]
     return keras.Model(face, keras.layers.Dense(7, activation="softmax")(x))
 
 
-def test_views_are_the_face_its_mirror_and_two_shifts(small_model, small_fer_folder: Path) -> None:  # type: ignore[no-untyped-def]
+def test_views_are_the_face_its_mirror_and_two_shifts(small_model, small_fer_folder: Path) -> None:
     from training.inference import inference_model
 
     faces = load_folder_split(small_fer_folder / "val", progress=False).images[:6]
@@ -38,7 +38,7 @@ def test_views_are_the_face_its_mirror_and_two_shifts(small_model, small_fer_fol
     assert float(np.abs(got - got.mean(axis=0)).max()) > 1e-4  # faces differ
 
 
-def test_the_shifted_views_export_with_parity(  # type: ignore[no-untyped-def]
+def test_the_shifted_views_export_with_parity(
     small_model, small_fer_folder: Path, tmp_path: Path
 ) -> None:
     from training import export
