@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import cv2
-from fastapi import Depends, FastAPI, Request, Response
+from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from service import __version__
 from service.api.deps import require_api_key
-from service.api.errors import error_body, install_error_handlers
+from service.api.errors import install_error_handlers
+from service.api.middleware import LimitAndCount
 from service.api.routes import health, metrics, model_info, page, predict, stream
 from service.classifier import EmotionModel, ModelLoadError
 from service.config import Settings, get_settings
@@ -25,9 +24,6 @@ from service.state import AppState, build_detector
 from service.workers import WorkerPool
 
 logger = logging.getLogger("service")
-
-# Multipart framing around the image: a request this much over the image limit is refused unread.
-MULTIPART_OVERHEAD = 64 * 1024
 
 
 def _warm_up(state: AppState) -> None:
@@ -63,11 +59,6 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state.pool.shutdown()
 
 
-def _route_of(request: Request) -> str:
-    route = request.scope.get("route")
-    return str(getattr(route, "path", "unmatched"))
-
-
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The application, configured from ``settings`` (default: the environment)."""
     settings = settings or get_settings()
@@ -89,26 +80,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["*"],
         )
 
-    @app.middleware("http")
-    async def refuse_oversized_and_count(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        started = time.perf_counter()
-        length = request.headers.get("content-length", "")
-        if length.isdigit() and int(length) > settings.max_upload_bytes + MULTIPART_OVERHEAD:
-            response: Response = JSONResponse(
-                error_body(
-                    "payload_too_large",
-                    f"the request has {length} bytes; the limit is {settings.max_upload_bytes}",
-                ),
-                413,
-            )
-        else:
-            response = await call_next(request)
-        route = _route_of(request)
-        app.state.metrics.requests.labels(route, str(response.status_code)).inc()
-        app.state.metrics.request_seconds.labels(route).observe(time.perf_counter() - started)
-        return response
+    app.add_middleware(
+        LimitAndCount, max_upload_bytes=settings.max_upload_bytes, metrics=app.state.metrics
+    )
 
     protected = [Depends(require_api_key)]
     app.include_router(predict.router, dependencies=protected)
