@@ -19,9 +19,10 @@ from fer_client import Client
 from fer_client.images import encode_array
 from tests.client.conftest import API_KEY, CLIP_FRAMES
 from tests.client.media import FPS, HEIGHT, WIDTH, decode_all
+from training.labels import EMOTIONS
 
 FER_CLIENT = Path(sys.executable).with_name("fer-client")
-LABELS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+LABELS = EMOTIONS
 
 
 def fer_client(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:

@@ -15,8 +15,7 @@ from PIL import Image
 
 from tests.service.conftest import encode, make_client, post_image, wait_until_ready
 from tests.service.live import png_header_only
-
-EMOTIONS = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
+from training.labels import EMOTIONS
 
 
 def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
@@ -39,7 +38,7 @@ def test_one_real_face_gets_a_sensible_box_and_scores(
     # The astronaut's face spans roughly x 170-280, y 60-170 in the 512x512 photo.
     assert 150 <= box["x"] <= 200 and 40 <= box["y"] <= 90
     assert 80 <= box["w"] <= 130 and abs(box["w"] - box["h"]) <= 0.15 * box["w"]
-    assert list(face["scores"]) == EMOTIONS
+    assert tuple(face["scores"]) == EMOTIONS
     assert sum(face["scores"].values()) == pytest.approx(1.0, abs=1e-4)
     assert face["emotion"] == max(face["scores"], key=face["scores"].get)
     assert face["confidence"] == face["scores"][face["emotion"]]

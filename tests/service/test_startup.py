@@ -1,0 +1,63 @@
+"""Start-up faults stop the process with a one-line reason: bad settings, broken model files."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from service.classifier import EmotionModel, ModelLoadError
+from service.config import BUNDLED_MODEL
+from tests.helpers.paths import ROOT
+
+
+def _start_app(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    code = "import service.main as m; from fastapi.testclient import TestClient\n" \
+           "with TestClient(m.app): pass"  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+        env={**os.environ, **env}, timeout=120,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        (
+            {"FER_WORKER_THREADS": "0"},
+            "FER_WORKER_THREADS: Input should be greater than or equal to 1",
+        ),
+        (
+            {"FER_MODEL_PATH": "/nowhere/model.onnx"},
+            "model file /nowhere/model.onnx does not exist",
+        ),
+        ({"FER_DETECTOR": "magic"}, "FER_DETECTOR: Input should be 'blazeface' or 'haar'"),
+        (
+            {"FER_DETECTOR_MODEL_PATH": "/nowhere/face.onnx"},
+            "model file /nowhere/face.onnx does not exist",
+        ),
+        (
+            {"FER_DETECTOR_INPUT_SIDE": "300"},
+            "FER_DETECTOR_INPUT_SIDE: Input should be a multiple of 32",
+        ),
+    ],
+)
+def test_a_bad_setting_stops_start_up_with_a_clear_message(
+    env: dict[str, str], message: str
+) -> None:
+    result = _start_app(env)
+    assert result.returncode != 0
+    assert "invalid configuration" in result.stderr and message in result.stderr
+
+
+def test_a_corrupt_model_file_stops_start_up(tmp_path: Path) -> None:
+    corrupt = tmp_path / "broken.onnx"
+    corrupt.write_bytes(BUNDLED_MODEL.read_bytes()[:5000])
+    with pytest.raises(ModelLoadError, match="cannot load model"):
+        EmotionModel(corrupt)
+    result = _start_app({"FER_MODEL_PATH": str(corrupt)})
+    assert result.returncode != 0
+    assert "start-up failed: cannot load model" in result.stderr
