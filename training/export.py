@@ -143,8 +143,9 @@ def build_metadata(
         "backbone": config["backbone"],
         "alpha": config["alpha"],
         "input_size": config["input_size"],
-        "flip_tta": config["flip_tta"],
-        "tta_shift": config.get("tta_shift", 0),
+        # The test-time views of the evaluated (and so the exported) graph.
+        "flip_tta": report.get("flip_tta", config["flip_tta"]),
+        "tta_shift": report.get("tta_shift", 0),
         "training_data": f"FER-2013 train ({summary.get('train_faces')} faces); "
         f"val = {summary.get('val_source')}",
         "val_metrics": {
@@ -164,8 +165,10 @@ def export_run(run_dir: Path, name: str | None = None, data: Path | None = None)
     """Export the run's best checkpoint to ``<run>/export/<name>.onnx`` + model card.
 
     Needs the TensorFlow backend (tf2onnx); a checkpoint saved under torch loads here with
-    ``compile=False``. Parity is checked on the first PARITY_FACES val faces of the run's data
-    (or ``data``). Raises ExportError when parity fails, TrainingError for a missing run.
+    ``compile=False``. The graph has the test-time views the run's report was evaluated with
+    (``python -m training evaluate --tta-shift N`` re-evaluates with others), so the card's
+    numbers are the file's. Parity is checked on the first PARITY_FACES val faces of the run's
+    data (or ``data``). Raises ExportError when parity fails, TrainingError for a missing run.
     """
     from training.data import load_splits
 
@@ -185,8 +188,8 @@ def export_run(run_dir: Path, name: str | None = None, data: Path | None = None)
         paths.export / f"{name}.onnx",
         metadata,
         splits.val.images[:PARITY_FACES],
-        config.flip_tta,
-        config.tta_shift,
+        metadata["flip_tta"],
+        metadata["tta_shift"],
     )
     write_card(
         out_path,
