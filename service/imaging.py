@@ -22,6 +22,19 @@ SUPPORTED_FORMATS = {
 Image.MAX_IMAGE_PIXELS = None
 
 
+def _signature(data: bytes) -> str | None:
+    """The supported format whose magic bytes ``data`` starts with, if any."""
+    if data.startswith(b"\xff\xd8\xff"):
+        return "JPEG"
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "PNG"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "WEBP"
+    if data.startswith(b"BM"):
+        return "BMP"
+    return None
+
+
 def _header(data: bytes) -> tuple[str, int, int]:
     """Format, width and height read from the header only (nothing is decoded yet)."""
     try:
@@ -30,6 +43,9 @@ def _header(data: bytes) -> tuple[str, int, int]:
             with Image.open(io.BytesIO(data)) as image:
                 return str(image.format), image.width, image.height
     except Exception:  # Pillow raises many types for garbage; all mean the same to a client.
+        fmt = _signature(data)
+        if fmt is not None:  # a supported format cut short or damaged, not a foreign one
+            raise UndecodableImage(f"the {fmt} data is truncated or corrupt") from None
         raise UnsupportedImage("the upload is not a JPEG, PNG, WebP or BMP image") from None
 
 

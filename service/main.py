@@ -94,13 +94,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def _app_from_environment() -> FastAPI:
+    """The app uvicorn serves; a bad setting or an unloadable model file ends the process with
+    one line (the lifespan loads them again: this only checks that it can)."""
     try:
-        return create_app()
+        settings = get_settings()
     except ValidationError as exc:
         problems = "; ".join(
             f"FER_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in exc.errors()
         )
         raise SystemExit(f"invalid configuration: {problems}") from None
+    try:
+        build_detector(settings, EmotionModel(settings.model_path).crop.margin)
+    except ModelLoadError as exc:
+        raise SystemExit(f"start-up failed: {exc}") from None
+    return create_app(settings)
 
 
 app = _app_from_environment()

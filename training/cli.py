@@ -7,6 +7,7 @@ raises ``TrainingError`` and this module catches it once.
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import sys
 import time
@@ -16,6 +17,9 @@ from typing import Any
 
 from training.config import BACKENDS, TrainConfig, read_recipe, select_backend
 from training.errors import TrainingError
+
+# TensorFlow's C++ start-up chatter (oneDNN, CPU features) would bury the one-line errors.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 DEFAULT_RUNS = Path("runs")
 # TrainConfig fields that are not flags of their own: paths come from --data/--run-dir.

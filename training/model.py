@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import warnings
 from pathlib import Path
 
 import keras
@@ -84,7 +85,11 @@ def build_model(
             raise TrainingError(f"backbone weights file {weights_file} does not exist")
         keras_weights = None
     try:
-        net = _backbone(backbone, input_size, alpha, keras_weights)
+        with warnings.catch_warnings():
+            # ImageNet weights exist for 224 px; below it Keras warns that it loads those, which
+            # is what fine-tuning at 48-96 px wants.
+            warnings.filterwarnings("ignore", message=".*input_shape. is undefined or non-square")
+            net = _backbone(backbone, input_size, alpha, keras_weights)
     except Exception as exc:
         if keras_weights == "imagenet" and "URL fetch failure" in str(exc):
             raise _missing_imagenet_weights(str(exc)) from None

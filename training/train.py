@@ -323,11 +323,9 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
     paths = RunPaths(Path(config.run_dir))
     if paths.config.exists() and not resume:
         raise TrainingError(f"run directory {paths.root} already holds a run; pass --resume")
-    paths.checkpoints.mkdir(parents=True, exist_ok=True)
     if config.fast_dev_run:
         config.frozen_epochs = min(config.frozen_epochs, 1)
         config.epochs = config.initial_epoch + 1
-    config.save(paths.config)
     keras.utils.set_random_seed(config.seed)
     started = time.monotonic()
 
@@ -349,6 +347,10 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
         )
         if config.init_from:
             _load_init(model, config.init_from)
+        # The run directory exists only once data, weights and model are known good, so a run
+        # that fails on them can simply be started again.
+        paths.checkpoints.mkdir(parents=True, exist_ok=True)
+        config.save(paths.config)
         phase1_head(model, config, paths, data)
         phase2_full(model, config, paths, data, resume)
         paths.done.write_text("training finished\n")

@@ -17,7 +17,7 @@ import asyncio
 import json
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 
 import anyio
@@ -35,6 +35,18 @@ CLOSE_POLICY = 1008
 CLOSE_TOO_BIG = 1009
 CLOSE_TIMEOUT_S = 2.0
 MAX_CONTROL_BYTES = 4096
+
+
+def query_options(params: Mapping[str, str]) -> dict[str, int]:
+    """The stream options among a connection's query parameters, as integers (the session checks
+    their ranges); ProtocolViolation for one that is not an integer."""
+    options = {}
+    for key in STREAM_OPTIONS.keys() & params.keys():
+        try:
+            options[key] = int(params[key])
+        except ValueError:
+            raise ProtocolViolation(CLOSE_UNSUPPORTED, f"{key} must be an integer") from None
+    return options
 
 
 class ProtocolViolation(Exception):

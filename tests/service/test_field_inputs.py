@@ -63,3 +63,13 @@ def test_sixteen_requests_in_flight_are_answered_or_refused_with_retry_after(
     assert all(len(a.json()["faces"]) == 1 for a in ok)
     assert all(a.headers["Retry-After"] == "1" for a in busy)
     assert all(a.json()["error"]["code"] == "server_busy" for a in busy)
+
+
+@pytest.mark.parametrize("keep", [20, 100, 600, 2000])
+def test_a_jpeg_cut_short_is_undecodable_not_unsupported(
+    client: TestClient, astronaut_jpeg: bytes, keep: int
+) -> None:
+    response = post_image(client, astronaut_jpeg[:keep])
+    assert response.status_code in (200, 422), response.text  # libjpeg may fill in grey
+    if response.status_code == 422:
+        assert response.json()["error"]["code"] == "undecodable_image"

@@ -61,3 +61,4 @@ def test_a_corrupt_model_file_stops_start_up(tmp_path: Path) -> None:
     result = _start_app({"FER_MODEL_PATH": str(corrupt)})
     assert result.returncode != 0
     assert "start-up failed: cannot load model" in result.stderr
+    assert "Traceback" not in result.stderr  # one line, not a stack

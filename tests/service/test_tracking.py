@@ -163,3 +163,22 @@ def test_bad_tracking_options_close_the_stream(client: TestClient) -> None:
         with pytest.raises(WebSocketDisconnect) as closed:
             ws.receive_json()
     assert closed.value.code == 1003 and "half_life_ms must be in 0..60000" in closed.value.reason
+
+
+@pytest.mark.parametrize(
+    ("query", "reason"),
+    [
+        ("max_faces=0", "max_faces must be in 1..100"),
+        ("half_life_ms=-5", "half_life_ms must be in 0..60000"),
+        ("detect_every_ms=abc", "detect_every_ms must be an integer"),
+    ],
+)
+def test_bad_options_in_the_url_close_with_a_reason_not_a_bare_403(
+    client: TestClient, query: str, reason: str
+) -> None:
+    from starlette.websockets import WebSocketDisconnect
+
+    with client.websocket_connect(f"/v1/stream?{query}") as ws:
+        with pytest.raises(WebSocketDisconnect) as closed:
+            ws.receive_json()
+    assert closed.value.code == 1003 and reason in closed.value.reason

@@ -71,7 +71,8 @@ def run(args: argparse.Namespace) -> int:
     finally:
         backend.close()
     if not args.quiet:
-        print(f"{len(paths)} images, {failed} failed", file=sys.stderr)
+        noun = "image" if len(paths) == 1 else "images"
+        print(f"{len(paths)} {noun}, {failed} failed", file=sys.stderr)
     return 1 if failed else 0
 
 

@@ -2,21 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 from fastapi import APIRouter, WebSocket
 
 from service.api.deps import State, check_api_key, check_ready
 from service.api.errors import ws_close_code
-from service.api.stream_session import StreamSession
-from service.bounds import (
-    DETECT_EVERY_FRAMES,
-    DETECT_EVERY_MS,
-    HALF_LIFE_MS,
-    KEEP_MS,
-    MAX_FACES,
-    MIN_FACE_SIZE,
-)
+from service.api.stream_session import ProtocolViolation, StreamSession, query_options
 from service.errors import ServerBusy, ServiceError
 from service.state import AppState
 
@@ -29,17 +19,13 @@ def _check_capacity(state: AppState) -> None:
 
 
 @router.websocket("/v1/stream")
-async def stream(
-    websocket: WebSocket,
-    state: State,
-    max_faces: Annotated[int | None, MAX_FACES.query()] = None,
-    min_face_size: Annotated[int | None, MIN_FACE_SIZE.query()] = None,
-    half_life_ms: Annotated[int | None, HALF_LIFE_MS.query()] = None,
-    detect_every_ms: Annotated[int | None, DETECT_EVERY_MS.query()] = None,
-    detect_every_frames: Annotated[int | None, DETECT_EVERY_FRAMES.query()] = None,
-    keep_ms: Annotated[int | None, KEEP_MS.query()] = None,
-) -> None:
-    """Stream frames; faces are tracked, the latest frame wins and every drop is counted."""
+async def stream(websocket: WebSocket, state: State) -> None:
+    """Stream frames; faces are tracked, the latest frame wins and every drop is counted.
+
+    Options (``service.bounds.STREAM_OPTIONS``) come as query parameters or JSON control
+    messages; both are checked after the handshake, so a bad one closes the stream with 1003
+    and a reason instead of failing the handshake with a bare 403.
+    """
     await websocket.accept()
     try:
         check_api_key(state, websocket)
@@ -48,15 +34,11 @@ async def stream(
     except ServiceError as refused:
         await websocket.close(ws_close_code(refused), refused.message)
         return
-    given = {
-        "max_faces": max_faces,
-        "min_face_size": min_face_size,
-        "half_life_ms": half_life_ms,
-        "detect_every_ms": detect_every_ms,
-        "detect_every_frames": detect_every_frames,
-        "keep_ms": keep_ms,
-    }
-    session = StreamSession(websocket, state, {k: v for k, v in given.items() if v is not None})
+    try:
+        session = StreamSession(websocket, state, query_options(websocket.query_params))
+    except ProtocolViolation as bad:
+        await websocket.close(bad.code, bad.reason)
+        return
     state.open_streams += 1
     state.metrics.open_streams.inc()
     try:
