@@ -43,6 +43,10 @@ class TestTimeViews(keras.layers.Layer):
             views.append(padded[:, :, 2 * s : 2 * s + width, :])  # moved left by s
         return keras.ops.concatenate(views, axis=0)
 
+    def compute_output_shape(self, input_shape: tuple[int | None, ...]) -> tuple[int | None, ...]:
+        batch = input_shape[0]
+        return (None if batch is None else batch * self.count, *input_shape[1:])
+
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "flip": self.flip, "shift": self.shift}
 
@@ -58,6 +62,10 @@ class ViewAverage(keras.layers.Layer):
     def call(self, inputs: Any) -> Any:
         classes = inputs.shape[-1]
         return keras.ops.mean(keras.ops.reshape(inputs, (self.count, -1, classes)), axis=0)
+
+    def compute_output_shape(self, input_shape: tuple[int | None, ...]) -> tuple[int | None, ...]:
+        batch = input_shape[0]
+        return (None if batch is None else batch // self.count, input_shape[-1])
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "count": self.count}
