@@ -146,7 +146,7 @@ def test_image_folders_recurse_to_csv_and_json(
         "--url", service_url, "--api-key", API_KEY, check=False,
     )  # fmt: skip
     assert done.returncode == 1, "one image is broken"
-    assert "broken.jpg" in done.stderr and "unsupported_media_type" in done.stderr
+    assert "broken.jpg" in done.stderr and "undecodable_image" in done.stderr
     rows = read_csv(table)
     seen: dict[str, int] = {}
     for row in rows:
