@@ -11,7 +11,7 @@ import pytest
 
 from tests.helpers.paths import ROOT
 from training.cli import NOT_FLAGS, _train_config, build_parser
-from training.config import TrainConfig, read_recipe
+from training.config import BACKENDS, TrainConfig, read_recipe
 from training.errors import TrainingError
 
 RECIPES = sorted((ROOT / "experiments").glob("*.json"))
@@ -25,7 +25,9 @@ def test_there_are_recipes() -> None:
 def test_every_recipe_file_loads_into_a_config(recipe: Path) -> None:
     settings = read_recipe(recipe)
     config = TrainConfig.from_dict({"data": "d", "run_dir": "r", **settings}, str(recipe))
-    assert config.backend == "torch"
+    assert config.backend in BACKENDS
+    if config.init_from:  # a recipe that starts from weights names a file that ships
+        assert (ROOT / config.init_from).is_file(), config.init_from
     assert "_about" in json.loads(recipe.read_text())  # every recipe says what it is for
 
 
