@@ -30,8 +30,9 @@ from bench.scenes import PHOTO_FACES, _mask, _patch, background_frame, backgroun
 from service.blazeface import BlazeFaceDetector
 from service.classifier import EmotionModel
 from service.config import BUNDLED_DETECTOR, BUNDLED_MODEL
-from service.pipeline import Analysis, Limits, analyze_bytes
-from service.tracking import FaceTracker, TrackingOptions
+from service.faces import Detection
+from service.pipeline import Analysis, FaceEmotion, Limits, analyze_bytes
+from service.tracking import FaceTracker, TrackingOptions, iou
 
 FPS = 30
 FRAME_MS = 1000 / FPS
@@ -156,13 +157,12 @@ def clips(seed: int = 2026) -> list[Clip]:
     ]
 
 
-def _iou(box: tuple[float, float, float, float], x: int, y: int, w: int, h: int) -> float:
-    x0, y0, x1, y1 = box
-    ix = max(0.0, min(x1, x + w) - max(x0, x))
-    iy = max(0.0, min(y1, y + h) - max(y0, y))
-    inter = ix * iy
-    union = (x1 - x0) * (y1 - y0) + w * h - inter
-    return inter / union if union > 0 else 0.0
+def _overlap(truth: Truth, face: FaceEmotion) -> float:
+    """IoU of the true box and the box the service reports, both clipped to the frame."""
+    x0, y0, x1, y1 = truth.box()
+    true_box = Detection(round(x0), round(y0), round(x1 - x0), round(y1 - y0), 1.0)
+    b = face.box
+    return iou(true_box, Detection(b.x, b.y, b.w, b.h, face.detection.score))
 
 
 @dataclass
@@ -207,13 +207,8 @@ def evaluate(clip_list: list[Clip], options: TrackingOptions, model: EmotionMode
                     continue
                 score.wanted += 1
                 appeared.setdefault(truth.identity, i)
-                best = max(
-                    unmatched,
-                    key=lambda f: _iou(truth.box(), f.box.x, f.box.y, f.box.w, f.box.h),
-                    default=None,
-                )
-                b = best.box if best is not None else None
-                if best is None or b is None or _iou(truth.box(), b.x, b.y, b.w, b.h) < 0.3:
+                best = max(unmatched, key=lambda f: _overlap(truth, f), default=None)
+                if best is None or _overlap(truth, best) < 0.3:
                     continue
                 unmatched.remove(best)
                 score.found += 1

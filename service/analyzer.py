@@ -30,13 +30,7 @@ class Analyzer:
         max_bytes: int | None = None,
     ) -> Limits:
         """The settings' limits, with per-request options where given."""
-        s = self.settings
-        return Limits(
-            max_bytes=max_bytes or s.max_upload_bytes,
-            max_pixels=s.max_pixels,
-            max_faces=max_faces or s.max_faces,
-            min_face_size=min_face_size or s.min_face_size,
-        )
+        return Limits.from_settings(self.settings, max_faces, min_face_size, max_bytes)
 
     async def image(self, data: bytes, limits: Limits) -> Analysis:
         """One uploaded image; raises ServerBusy at once when every worker and queue place is

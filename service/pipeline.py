@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from service.classifier import EmotionModel
+from service.config import Settings
 from service.errors import DetectionFailed
 from service.faces import Detection, FaceDetector, VisibleBox, crop_faces, visible_box
 from service.imaging import decode_gray
@@ -50,6 +51,22 @@ class Limits:
     max_faces: int
     min_face_size: int
 
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        max_faces: int | None = None,
+        min_face_size: int | None = None,
+        max_bytes: int | None = None,
+    ) -> Limits:
+        """The settings' limits, with per-request options where given."""
+        return cls(
+            max_bytes=max_bytes or settings.max_upload_bytes,
+            max_pixels=settings.max_pixels,
+            max_faces=max_faces or settings.max_faces,
+            min_face_size=min_face_size or settings.min_face_size,
+        )
+
 
 def _locate(
     gray: np.ndarray,
@@ -63,8 +80,7 @@ def _locate(
             return [
                 (None, d) for d in detector.detect(gray, limits.min_face_size, limits.max_faces)
             ]
-        found = tracker.locate(gray, t_ms, detector, limits.min_face_size, limits.max_faces)
-        return [(track_id, d) for track_id, d in found]
+        return list(tracker.locate(gray, t_ms, detector, limits.min_face_size, limits.max_faces))
     except Exception as exc:  # onnxruntime and OpenCV raise untyped errors on inputs they refuse
         logger.warning("detector %s failed on a %s image", detector.name, gray.shape, exc_info=True)
         raise DetectionFailed(

@@ -30,10 +30,6 @@ class AppState:
     def __post_init__(self) -> None:
         self.analyzer = Analyzer(self.settings, self.model, self.detector, self.pool, self.metrics)
 
-    def tracking_options(self) -> TrackingOptions:
-        """A new stream's tracking options, from the settings."""
-        return tracking_options(self.settings)
-
 
 def tracking_options(settings: Settings) -> TrackingOptions:
     """The stream tracking options the settings give (``FER_STREAM_*``)."""

@@ -69,13 +69,7 @@ class LocalAnalyzer:
         self.model_ref = ModelRef(name=self.model.name, version=self.model.version)
 
     def _limits(self, max_faces: int | None, min_face_size: int | None) -> Any:
-        s = self.settings
-        return self._pipeline.Limits(
-            max_bytes=s.max_upload_bytes,
-            max_pixels=s.max_pixels,
-            max_faces=max_faces or s.max_faces,
-            min_face_size=min_face_size or s.min_face_size,
-        )
+        return self._pipeline.Limits.from_settings(self.settings, max_faces, min_face_size)
 
     def analyze(
         self,

@@ -27,7 +27,7 @@ from service.api.responses import image_of, stream_faces_of
 from service.bounds import STREAM_OPTIONS
 from service.errors import ServiceError
 from service.schemas import ErrorDetail, StreamError, StreamResult
-from service.state import AppState
+from service.state import AppState, tracking_options
 from service.tracking import FaceTracker
 
 CLOSE_UNSUPPORTED = 1003
@@ -74,7 +74,7 @@ class StreamSession:
         self.ws = websocket
         self.state = state
         self.options: dict[str, int] = {}
-        self.tracker = FaceTracker(state.tracking_options())
+        self.tracker = FaceTracker(tracking_options(state.settings))
         self._set_options(options)
         self.received = 0
         self.processed = 0
