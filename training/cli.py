@@ -1,4 +1,4 @@
-"""``python -m training train|evaluate|export|plot|predict|export-detector``.
+"""``python -m training train|evaluate|export|checkpoint|plot|ensemble|predict|export-detector``.
 
 Every problem the user can fix ends in one line (``error: ...``, exit status 2): the package
 raises ``TrainingError`` and this module catches it once.
@@ -134,6 +134,28 @@ def _run_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_ensemble(args: argparse.Namespace) -> int:
+    select_backend("tensorflow")  # tf2onnx converts TensorFlow graphs
+    from training.ensemble import build_ensemble
+
+    report, path = build_ensemble(args.config, args.members, args.run_dir, args.data)
+    print(f"\nensemble val accuracy {report['accuracy']:.2%}; exported {path} (parity verified)")
+    return 0
+
+
+def _add_ensemble(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "ensemble", help="average trained runs inside one graph: evaluate on val, export ONNX"
+    )
+    p.add_argument("--config", required=True, type=Path, help="experiments/ensembles/<name>.json")
+    p.add_argument(
+        "--members", required=True, nargs="+", type=Path,
+        help="the member runs' directories, in the recipe's order",
+    )  # fmt: skip
+    p.add_argument("--run-dir", required=True, type=Path, help="where report and export go")
+    p.add_argument("--data", type=Path, help="override the members' data path")
+
+
 def _run_checkpoint(args: argparse.Namespace) -> int:
     config = TrainConfig.load(args.run_dir)
     select_backend(config.backend)
@@ -204,6 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, type=Path, help="e.g. models/checkpoints/NAME.npz")
     p = sub.add_parser("plot", help="draw a run's curves and confusion matrix")
     p.add_argument("--run-dir", required=True, type=Path)
+    _add_ensemble(sub)
     _add_export_detector(sub)
     p = sub.add_parser("predict", help="emotions of face images (files or folders)")
     p.add_argument("--model", required=True, type=Path, help=".onnx or .keras model")
@@ -217,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handlers = {"train": _run_train, "evaluate": _run_evaluate, "export": _run_export,
                 "plot": _run_plot, "predict": _run_predict, "checkpoint": _run_checkpoint,
-                "export-detector": _run_export_detector}  # fmt: skip
+                "ensemble": _run_ensemble, "export-detector": _run_export_detector}  # fmt: skip
     try:
         return handlers[args.command](args)
     except TrainingError as exc:

@@ -1,4 +1,5 @@
-"""What decides a training run: ``TrainConfig``, its recipe files and the Keras backend choice.
+"""What decides a training run: ``TrainConfig``, its recipe files (and ensembles' recipes) and
+the Keras backend choice.
 
 Keras-free on purpose: the backend must be chosen (``KERAS_BACKEND``) before ``import keras``,
 and the command line reads its flags from this dataclass before any model code is imported.
@@ -93,6 +94,33 @@ class TrainConfig:
     def save(self, path: Path) -> None:
         """Write the config as JSON."""
         path.write_text(json.dumps(asdict(self), indent=2) + "\n")
+
+
+@dataclass
+class EnsembleRecipe:
+    """An ensemble recipe file (``experiments/ensembles/<name>.json``).
+
+    ``members``: the recipe files (``experiments/<name>.json``) of the member runs, in order.
+    """
+
+    name: str
+    members: list[str]
+    flip_tta: bool = True
+    tta_shift: int = 0
+
+    @classmethod
+    def load(cls, path: Path) -> EnsembleRecipe:
+        """Read and check a recipe; raises TrainingError naming the file on any problem."""
+        if not path.is_file():
+            raise TrainingError(f"ensemble recipe {path} does not exist")
+        try:
+            values = json.loads(path.read_text())
+            recipe = cls(**{k: v for k, v in values.items() if not k.startswith("_")})
+        except (json.JSONDecodeError, TypeError, AttributeError) as exc:
+            raise TrainingError(f"ensemble recipe {path} is not valid: {exc}") from None
+        if len(recipe.members) < 2:
+            raise TrainingError(f"ensemble recipe {path} needs at least two members")
+        return recipe
 
 
 def read_recipe(path: Path) -> dict[str, Any]:

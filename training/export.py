@@ -115,17 +115,18 @@ def export_model(
     return out_path, parity
 
 
-def build_metadata(
-    name: str, config: dict[str, Any], report: dict[str, Any], summary: dict[str, Any]
+def classifier_metadata(
+    name: str,
+    report: dict[str, Any],
+    crop_margin: float,
+    architecture: dict[str, Any],
+    training_data: str,
+    weights_source: str,
 ) -> dict[str, Any]:
-    """metadata_props per the architecture's contract (values JSON-encoded where not strings)."""
-    weights = config["weights"]
-    weights_source = {
-        "imagenet": f"ImageNet weights of keras.applications {config['backbone']} (Apache-2.0)",
-        "none": "random initialisation",
-    }.get(weights, f"backbone weights file {Path(weights).name}")
-    if config.get("init_from"):
-        weights_source += f"; training continued from {config['init_from']}"
+    """metadata_props per the architecture's contract (values JSON-encoded where not strings).
+
+    ``architecture``: what the graph is (backbone, alpha, input size; or an ensemble's members).
+    """
     return {
         NAME: name,
         KIND: EMOTION_CLASSIFIER,
@@ -138,16 +139,13 @@ def build_metadata(
             "dtype": "float32",
             "value_range": [0, 255],
             "color": "grayscale",
-            "margin": config["crop_margin"],
+            "margin": crop_margin,
         },
-        "backbone": config["backbone"],
-        "alpha": config["alpha"],
-        "input_size": config["input_size"],
+        **architecture,
         # The test-time views of the evaluated (and so the exported) graph.
-        "flip_tta": report.get("flip_tta", config["flip_tta"]),
-        "tta_shift": report.get("tta_shift", 0),
-        "training_data": f"FER-2013 train ({summary.get('train_faces')} faces); "
-        f"val = {summary.get('val_source')}",
+        "flip_tta": report["flip_tta"],
+        "tta_shift": report["tta_shift"],
+        "training_data": training_data,
         "val_metrics": {
             "accuracy": report["accuracy"],
             "loss": report["loss"],
@@ -159,6 +157,75 @@ def build_metadata(
         EXPORTED_WITH: tool_versions(),
         CREATED: created_now(),
     }
+
+
+def _weights_source(config: dict[str, Any]) -> str:
+    weights = config["weights"]
+    source = {
+        "imagenet": f"ImageNet weights of keras.applications {config['backbone']} (Apache-2.0)",
+        "none": "random initialisation",
+    }.get(weights, f"backbone weights file {Path(weights).name}")
+    if config.get("init_from"):
+        source += f"; training continued from {config['init_from']}"
+    return source
+
+
+def build_metadata(
+    name: str, config: dict[str, Any], report: dict[str, Any], summary: dict[str, Any]
+) -> dict[str, Any]:
+    """The metadata of one training run's model."""
+    return classifier_metadata(
+        name,
+        report,
+        config["crop_margin"],
+        {
+            "backbone": config["backbone"],
+            "alpha": config["alpha"],
+            "input_size": config["input_size"],
+        },  # fmt: skip
+        f"FER-2013 train ({summary.get('train_faces')} faces); val = {summary.get('val_source')}",
+        _weights_source(config),
+    )
+
+
+def ensemble_metadata(
+    name: str, members: list[dict[str, Any]], report: dict[str, Any], splits: Any
+) -> dict[str, Any]:
+    """The metadata of an ensemble (``training.ensemble``) of the runs ``members`` describes."""
+    return classifier_metadata(
+        name,
+        report,
+        members[0]["config"]["crop_margin"],
+        {
+            "backbone": "ensemble",
+            "members": [
+                {k: m[k] for k in ("run", "backbone", "alpha", "input_size", "seed")}
+                for m in members
+            ],
+        },
+        f"FER-2013 train ({len(splits.train)} faces); val = {splits.val_source}",
+        "; ".join(f"{m['run']}: {_weights_source(m['config'])}" for m in members),
+    )
+
+
+def write_model_card(
+    out_path: Path,
+    metadata: dict[str, Any],
+    parity: dict[str, Any],
+    report: dict[str, Any],
+    training: dict[str, Any],
+    command: str | None,
+) -> None:
+    """The card of an exported classifier: metadata, parity, val report, how it was made."""
+    write_card(
+        out_path,
+        metadata,
+        parity=parity,
+        val_report=report,
+        training=training,
+        command=command,
+        exported_by=" ".join(sys.argv),
+    )
 
 
 def export_run(run_dir: Path, name: str | None = None, data: Path | None = None) -> Path:
@@ -191,13 +258,6 @@ def export_run(run_dir: Path, name: str | None = None, data: Path | None = None)
         metadata["flip_tta"],
         metadata["tta_shift"],
     )
-    write_card(
-        out_path,
-        metadata,
-        parity=parity,
-        val_report=report,
-        training={"config": config_dict, "summary": summary},
-        command=config.extra.get("command"),
-        exported_by=" ".join(sys.argv),
-    )
+    training = {"config": config_dict, "summary": summary}
+    write_model_card(out_path, metadata, parity, report, training, config.extra.get("command"))
     return out_path

@@ -23,3 +23,4 @@ class RunPaths:
         self.plots = self.root / "plots"
         self.export = self.root / "export"
         self.logs = self.root / "logs"
+        self.ensemble = self.root / "ensemble.json"  # an ensemble's members (training.ensemble)

@@ -11,10 +11,11 @@ import pytest
 
 from tests.helpers.paths import ROOT
 from training.cli import NOT_FLAGS, _train_config, build_parser
-from training.config import BACKENDS, TrainConfig, read_recipe
+from training.config import BACKENDS, EnsembleRecipe, TrainConfig, read_recipe
 from training.errors import TrainingError
 
 RECIPES = sorted((ROOT / "experiments").glob("*.json"))
+ENSEMBLES = sorted((ROOT / "experiments" / "ensembles").glob("*.json"))
 
 
 def test_there_are_recipes() -> None:
@@ -29,6 +30,22 @@ def test_every_recipe_file_loads_into_a_config(recipe: Path) -> None:
     if config.init_from:  # a recipe that starts from weights names a file that ships
         assert (ROOT / config.init_from).is_file(), config.init_from
     assert "_about" in json.loads(recipe.read_text())  # every recipe says what it is for
+
+
+@pytest.mark.parametrize("recipe", ENSEMBLES, ids=lambda p: p.stem)
+def test_every_ensemble_recipe_names_member_recipes_that_exist(recipe: Path) -> None:
+    ensemble = EnsembleRecipe.load(recipe)
+    assert ensemble.name == recipe.stem
+    for member in ensemble.members:
+        assert (ROOT / member) in RECIPES, member
+    assert "_about" in json.loads(recipe.read_text())
+
+
+def test_an_ensemble_recipe_with_unknown_keys_is_one_error(tmp_path: Path) -> None:
+    recipe = tmp_path / "e.json"
+    recipe.write_text(json.dumps({"name": "e", "members": ["a", "b"], "seed": 3}))
+    with pytest.raises(TrainingError, match=f"ensemble recipe {recipe} is not valid"):
+        EnsembleRecipe.load(recipe)
 
 
 def test_every_config_field_is_a_flag_of_train() -> None:

@@ -1,0 +1,113 @@
+"""``python -m training ensemble``: two real fast-dev runs of one recipe averaged in one graph."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+
+from tests.training.test_train_export import onnx_file, run_cli
+from training.data import load_folder_split
+from training.datasets import as_model_input
+from training.labels import EMOTIONS
+
+MEMBER_RECIPE = {
+    "weights": "none", "input_size": 48, "alpha": 0.25, "batch_size": 16, "frozen_epochs": 1,
+    "epochs": 1, "fast_dev_run": True,
+}  # fmt: skip
+
+
+def write_json(path: Path, values: dict[str, object]) -> Path:
+    path.write_text(json.dumps(values))
+    return path
+
+
+@pytest.fixture(scope="module")
+def members(small_fer_folder: Path, tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """Two fast-dev runs of one recipe file, seeds 1 and 2."""
+    root = tmp_path_factory.mktemp("ensemble")
+    recipe = write_json(root / "tiny.json", MEMBER_RECIPE)
+    runs = []
+    for seed in (1, 2):
+        run_dir = root / f"seed{seed}"
+        done = run_cli(
+            "train", "--config", str(recipe), "--data", str(small_fer_folder),
+            "--run-dir", str(run_dir), "--seed", str(seed),
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr[-3000:]
+        runs.append(run_dir)
+    return runs
+
+
+@pytest.fixture(scope="module")
+def ensemble_run(members: list[Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    recipe_dir = members[0].parent
+    recipe = write_json(
+        recipe_dir / "pair.json",
+        {"name": "tiny-pair", "members": [str(recipe_dir / "tiny.json")] * 2},
+    )
+    out = tmp_path_factory.mktemp("ensemble_out")
+    done = run_cli(
+        "ensemble", "--config", str(recipe), "--members", *map(str, members),
+        "--run-dir", str(out),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "ensemble val accuracy" in done.stdout
+    return out
+
+
+def probabilities(model: Path, faces: np.ndarray) -> np.ndarray:
+    session = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"])
+    return np.asarray(session.run(None, {session.get_inputs()[0].name: faces})[0])
+
+
+def test_the_ensemble_outputs_the_mean_of_its_members(
+    members: list[Path], ensemble_run: Path, small_fer_folder: Path
+) -> None:
+    faces = as_model_input(load_folder_split(small_fer_folder / "val", progress=False).images)
+    ensemble = probabilities(onnx_file(ensemble_run), faces)
+    each = [probabilities(onnx_file(run), faces) for run in members]
+    assert not np.allclose(each[0], each[1], atol=1e-3)  # two different members
+    np.testing.assert_allclose(ensemble, (each[0] + each[1]) / 2, atol=1e-4)
+
+
+def test_the_ensemble_card_reports_val_and_names_its_members(
+    members: list[Path], ensemble_run: Path
+) -> None:
+    card = json.loads(onnx_file(ensemble_run).with_suffix(".card.json").read_text())
+    report = json.loads((ensemble_run / "report.json").read_text())
+    assert card["name"] == "tiny-pair" and card["backbone"] == "ensemble"
+    assert [m["seed"] for m in card["members"]] == [1, 2]
+    assert card["val_metrics"]["accuracy"] == report["accuracy"]
+    assert report["samples"] == 7 * 24 and set(report["per_class"]) == set(EMOTIONS)
+    assert card["parity"]["passed"] and card["flip_tta"] is True
+    assert (ensemble_run / "plots" / "confusion_matrix.png").is_file()
+    described = json.loads((ensemble_run / "ensemble.json").read_text())
+    assert [Path(m["run"]) for m in described["members"]] == [Path(r.name) for r in members]
+
+
+def test_a_member_from_another_recipe_is_refused_in_one_line(
+    members: list[Path], tmp_path: Path
+) -> None:
+    recipe = write_json(
+        tmp_path / "pair.json", {"name": "x", "members": ["experiments/other.json"] * 2}
+    )
+    out = run_cli("ensemble", "--config", str(recipe), "--members", *map(str, members),
+                  "--run-dir", str(tmp_path / "out"))  # fmt: skip
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert out.stderr.strip().splitlines()[-1].startswith(f"error: {members[0]} was trained from")
+
+
+def test_a_member_count_that_differs_from_the_recipe_is_refused(
+    members: list[Path], tmp_path: Path
+) -> None:
+    recipe = write_json(tmp_path / "pair.json", {"name": "x", "members": ["a.json", "b.json"]})
+    out = run_cli("ensemble", "--config", str(recipe), "--members", str(members[0]),
+                  "--run-dir", str(tmp_path / "out"))  # fmt: skip
+    assert out.returncode == 2
+    assert out.stderr.strip().splitlines()[-1] == (
+        "error: the recipe has 2 members, got 1 run directories"
+    )
