@@ -32,10 +32,10 @@ def pipeline_child(backend: str, size: int, batch: int) -> None:
     import keras
     import numpy as np
 
-    from training.config import TrainConfig
     from training.data import FaceSet
     from training.datasets import FaceBatches
     from training.model import build_model
+    from training.recipe import TrainConfig
     from training.train import _compile
 
     steps = 12

@@ -15,8 +15,8 @@ from dataclasses import MISSING, fields
 from pathlib import Path
 from typing import Any
 
-from training.config import BACKENDS, TrainConfig, read_recipe, select_backend
 from training.errors import TrainingError
+from training.recipe import BACKENDS, TrainConfig, read_recipe, select_backend
 
 # TensorFlow's C++ start-up chatter (oneDNN, CPU features) would bury the one-line errors.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

@@ -20,9 +20,9 @@ from typing import Any
 import keras
 import numpy as np
 
-from training.config import EnsembleRecipe, TrainConfig
 from training.errors import TrainingError
 from training.inference import INPUT_NAME
+from training.recipe import EnsembleRecipe, TrainConfig
 from training.run_paths import RunPaths
 
 

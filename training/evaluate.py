@@ -9,7 +9,7 @@ import keras
 
 from training.data import FaceSet
 from training.inference import predict_probs
-from training.metrics import classification_report, format_report
+from training.report import classification_report, format_report
 from training.run_paths import RunPaths
 
 

@@ -38,11 +38,11 @@ from service.model_files import (
     write_card,
 )
 from training import __version__
-from training.config import TrainConfig
 from training.datasets import as_model_input
 from training.errors import TrainingError
 from training.inference import INPUT_NAME, inference_model
 from training.labels import CROP_SIZE, EMOTIONS
+from training.recipe import TrainConfig
 from training.run_paths import RunPaths
 
 OPSET = 17

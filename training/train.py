@@ -23,12 +23,12 @@ from typing import Any
 import keras
 import numpy as np
 
-from training.config import TrainConfig
 from training.data import Splits, class_weights, load_splits
 from training.datasets import FaceBatches
 from training.errors import TrainingError
 from training.model import build_model, set_backbone_trainable
 from training.portable import load_portable, write_portable
+from training.recipe import TrainConfig
 from training.run_paths import RunPaths
 
 FAST_DEV_BATCHES = 3

@@ -11,8 +11,8 @@ import pytest
 
 from tests.helpers.paths import ROOT
 from training.cli import NOT_FLAGS, _train_config, build_parser
-from training.config import BACKENDS, EnsembleRecipe, TrainConfig, read_recipe
 from training.errors import TrainingError
+from training.recipe import BACKENDS, EnsembleRecipe, TrainConfig, read_recipe
 
 RECIPES = sorted((ROOT / "experiments").glob("*.json"))
 ENSEMBLES = sorted((ROOT / "experiments" / "ensembles").glob("*.json"))
