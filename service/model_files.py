@@ -20,8 +20,8 @@ NAME, KIND, VERSION, CREATED = "name", "kind", "version", "created"
 PARITY, EXPORTED_WITH = "parity", "exported_with"
 # the emotion classifier's
 LABELS, CROP = "labels", "crop"
-# a face detector's
-ANCHORS = "anchors"
+# a face detector's: BlazeFace's anchor layout, YuNet's strides
+ANCHORS, STRIDES = "anchors", "strides"
 
 EMOTION_CLASSIFIER, FACE_DETECTOR = "emotion_classifier", "face_detector"
 

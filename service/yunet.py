@@ -1,0 +1,138 @@
+"""YuNet (libfacedetection's face detector) on onnxruntime: input scaling, decoding, NMS.
+
+The ONNX file comes from ``python -m training export-detector --variant yunet`` and carries its
+strides in its metadata. Per stride s the model gives, for every cell of the (H/s, W/s) grid in
+row-major order, a class and an objectness probability, a box and five keypoints:
+score = sqrt(cls * obj); box centre = (cell + offset) * s; box side = exp(out) * s;
+keypoint = (cell + offset) * s.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from service.classifier import ModelLoadError, cpu_session
+from service.faces import Detection, Framing
+from service.model_files import NAME, STRIDES, decode_metadata
+
+STRIDE_MULTIPLE = 32  # input sides must divide by the coarsest stride
+# Box side as a share of the FER-2013 crop side, and the crop centre's offset from the box
+# centre (share of the box height, + is down); measured on val faces by
+# scripts/measure_crop_margin.py --detector yunet.
+FER_FRAMING = Framing(box_share=0.802, center_shift=-0.003)
+OUTPUT_KINDS = ("cls", "obj", "bbox", "kps")
+EXP_LIMIT = 20.0  # box sides up to e^20 strides: far past any image, still finite in float32
+
+
+def decode(
+    outputs: Sequence[np.ndarray], strides: Sequence[int], width: int, min_score: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Candidates scoring at least ``min_score`` from the model's outputs (cls, obj, bbox, kps
+    per stride, in that order) for an input ``width`` pixels wide: boxes (N, 4) as x0, y0, x1,
+    y1, keypoints (N, 5, 2) and scores (N,), in input pixels."""
+    boxes, keypoints, scores = [], [], []
+    for i, stride in enumerate(strides):
+        cls, obj, bbox, kps = (o[0] for o in outputs[4 * i : 4 * i + 4])
+        score = np.sqrt(np.clip(cls[:, 0] * obj[:, 0], 0.0, 1.0))
+        keep = np.flatnonzero(score >= min_score)
+        if keep.size == 0:
+            continue
+        cols = width // stride
+        cells = np.stack([keep % cols, keep // cols], axis=1).astype(np.float32)
+        centre = (bbox[keep, 0:2] + cells) * stride
+        half = np.exp(np.minimum(bbox[keep, 2:4], EXP_LIMIT)) * stride / 2
+        boxes.append(np.concatenate([centre - half, centre + half], axis=1))
+        points = kps[keep].reshape(len(keep), -1, 2)
+        keypoints.append((points + cells[:, np.newaxis, :]) * stride)
+        scores.append(score[keep])
+    if not scores:
+        return np.zeros((0, 4), np.float32), np.zeros((0, 5, 2), np.float32), np.zeros(0)
+    return np.concatenate(boxes), np.concatenate(keypoints), np.concatenate(scores)
+
+
+def suppress(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> np.ndarray:
+    """Indices kept by greedy non-maximum suppression (OpenCV's), best score first."""
+    if len(scores) == 0:
+        return np.zeros(0, np.int64)
+    rects = [(float(x0), float(y0), float(x1 - x0), float(y1 - y0)) for x0, y0, x1, y1 in boxes]
+    kept = cv2.dnn.NMSBoxes(rects, scores.astype(float).tolist(), 0.0, iou_threshold)
+    return np.asarray(kept, np.int64).reshape(-1)
+
+
+class YuNetDetector:
+    """libfacedetection's YuNet rebuilt as ONNX; boxes and eye keypoints in image pixels.
+
+    The frame is scaled so its long side is ``input_side`` and padded with black to multiples
+    of 32 (as the C++ detector pads): a 640x480 frame runs at 384x288 by default.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        threads: int = 1,
+        min_score: float = 0.6,
+        iou_threshold: float = 0.3,
+        input_side: int = 384,
+    ) -> None:
+        self._session = cpu_session(path, threads, "detector")
+        try:
+            meta = decode_metadata(self._session.get_modelmeta().custom_metadata_map)
+            self._strides = [int(s) for s in meta[STRIDES]]
+            self.name: str = str(meta.get(NAME, path.stem))
+        except (KeyError, ValueError, TypeError) as exc:
+            raise ModelLoadError(f"detector {path} lacks YuNet stride metadata ({exc})") from exc
+        self._outputs = [f"{kind}_{s}" for s in self._strides for kind in OUTPUT_KINDS]
+        names = {o.name for o in self._session.get_outputs()}
+        if not set(self._outputs) <= names:
+            raise ModelLoadError(f"detector {path} lacks YuNet's outputs {self._outputs}")
+        model_input = self._session.get_inputs()[0]
+        self._input_name = model_input.name
+        if model_input.shape[1] != 1:
+            raise ModelLoadError(f"detector {path} wants {model_input.shape[1]} input channels")
+        self.input_side = input_side
+        self.min_score = min_score
+        self.iou_threshold = iou_threshold
+        self.framing = FER_FRAMING
+
+    def _input(self, gray: np.ndarray) -> tuple[np.ndarray, float]:
+        """The model input (1, 1, H, W), pixel values 0-255, with the frame at its top left,
+        and the scale from frame to input pixels."""
+        height, width = gray.shape
+        scale = self.input_side / max(height, width)
+        new_w, new_h = max(1, round(width * scale)), max(1, round(height * scale))
+        interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+        small = cv2.resize(gray, (new_w, new_h), interpolation=interpolation)
+        pad_w = -(-new_w // STRIDE_MULTIPLE) * STRIDE_MULTIPLE
+        pad_h = -(-new_h // STRIDE_MULTIPLE) * STRIDE_MULTIPLE
+        tensor = np.zeros((1, 1, pad_h, pad_w), np.float32)
+        tensor[0, 0, :new_h, :new_w] = small
+        return tensor, scale
+
+    def detect(self, gray: np.ndarray, min_face_size: int, max_faces: int) -> list[Detection]:
+        """Faces at least ``min_face_size`` pixels wide, largest first, at most ``max_faces``."""
+        tensor, scale = self._input(gray)
+        outputs = self._session.run(self._outputs, {self._input_name: tensor})
+        boxes, keypoints, scores = decode(outputs, self._strides, tensor.shape[3], self.min_score)
+        found = []
+        for i in suppress(boxes, scores, self.iou_threshold):
+            x0, y0, x1, y1 = (float(v) / scale for v in boxes[i])
+            if x1 - x0 < min_face_size or y1 <= y0:
+                continue
+            eyes = keypoints[i, :2] / scale
+            left, right = sorted((float(p[0]), float(p[1])) for p in eyes)
+            found.append(
+                Detection(
+                    x=round(x0),
+                    y=round(y0),
+                    w=round(x1 - x0),
+                    h=round(y1 - y0),
+                    score=round(float(scores[i]), 3),
+                    eyes=(left, right),
+                )
+            )
+        found.sort(key=lambda d: d.w * d.h, reverse=True)
+        return found[:max_faces]
