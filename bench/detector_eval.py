@@ -1,7 +1,7 @@
 """Face detectors compared on a labelled set of real-photo scenes; prints markdown tables.
 
     python -m bench.detector_eval [--fer ../shared/data/fer2013/val] [--blazeface PATH ...]
-    python -m bench.detector_eval --seed 7 --sweep     # how the BlazeFace defaults were chosen
+    python -m bench.detector_eval --seed 7 --sweep yunet   # how the DNN defaults were chosen
 
 Per detector: median ms per 640x480 frame on 1 and 2 threads; recall and false positives on
 scenes built by bench/scenes.py (faces rotated up to +-30 degrees, 30-300 px); and end-to-end
@@ -25,12 +25,17 @@ import numpy as np
 from bench.scenes import Scene, TrueFace, fer_scenes, photo_scenes, source_photos
 from service.blazeface import BlazeFaceDetector
 from service.classifier import EmotionModel
-from service.config import BUNDLED_DETECTOR, BUNDLED_MODEL
+from service.config import BUNDLED_BLAZEFACE, BUNDLED_MODEL, BUNDLED_YUNET
 from service.faces import Detection, FaceDetector, HaarDetector, crop_faces
+from service.yunet import YuNetDetector
 
 ROOT = Path(__file__).resolve().parents[1]
 SWEEP_SIDES = (256, 320, 352, 384, 416, 448)
-SWEEP_SCORES = (0.5, 0.55, 0.6, 0.65, 0.7)
+SWEEP_SCORES = (0.4, 0.5, 0.55, 0.6, 0.65, 0.7, 0.8)
+DNN_DETECTORS: dict[str, tuple[Callable[..., FaceDetector], Path]] = {
+    "blazeface": (BlazeFaceDetector, BUNDLED_BLAZEFACE),
+    "yunet": (YuNetDetector, BUNDLED_YUNET),
+}
 
 DetectorFactory = Callable[[int], FaceDetector]
 
@@ -40,9 +45,10 @@ def detectors(extra_blazeface: list[Path], crop_margin: float) -> dict[str, Dete
     found: dict[str, DetectorFactory] = {
         "haar (400 px, scale 1.1)": lambda t: HaarDetector(400, 1.1, 5, crop_margin),
         "haar (full 640x480 frame)": lambda t: HaarDetector(640, 1.1, 5, crop_margin),
-        f"blazeface ({BUNDLED_DETECTOR.name}, default)": lambda t: BlazeFaceDetector(
-            BUNDLED_DETECTOR, threads=t
+        f"blazeface ({BUNDLED_BLAZEFACE.name})": lambda t: BlazeFaceDetector(
+            BUNDLED_BLAZEFACE, threads=t
         ),
+        f"yunet ({BUNDLED_YUNET.name})": lambda t: YuNetDetector(BUNDLED_YUNET, threads=t),
     }
     for path in extra_blazeface:
         found[f"blazeface ({path.name})"] = _blazeface_factory(path)
@@ -111,8 +117,10 @@ def detection_quality(detector: FaceDetector, scenes: list[Scene]) -> dict[str, 
     return quality
 
 
-def sweep(scenes: list[Scene], timing_frames: list[np.ndarray]) -> None:
-    """BlazeFace recall, false positives and ms (2 threads) per input side and score floor."""
+def sweep(detector_name: str, scenes: list[Scene], timing_frames: list[np.ndarray]) -> None:
+    """A DNN detector's recall, false positives and ms (2 threads) per input side and score
+    floor."""
+    kind, path = DNN_DETECTORS[detector_name]
     print("| input side | min score | ms 2 thr | recall >= 40 px | 40-50 px | 50-60 px "
           "| false positives |")  # fmt: skip
     print("|---|---|---|---|---|---|---|")
@@ -121,9 +129,7 @@ def sweep(scenes: list[Scene], timing_frames: list[np.ndarray]) -> None:
     for side, score in settings:
 
         def factory(threads: int, side: int = side, score: float = score) -> FaceDetector:
-            return BlazeFaceDetector(
-                BUNDLED_DETECTOR, threads=threads, min_score=score, input_side=side
-            )
+            return kind(path, threads=threads, min_score=score, input_side=side)
 
         ms = frame_ms(factory, timing_frames, 2)
         q = detection_quality(factory(1), scenes)
@@ -194,7 +200,13 @@ def main() -> None:
     parser.add_argument(
         "--seed", type=int, default=2026, help="photo scenes (the defaults were chosen on 7)"
     )
-    parser.add_argument("--sweep", action="store_true", help="also sweep BlazeFace settings")
+    parser.add_argument(
+        "--sweep",
+        nargs="?",
+        const="blazeface",
+        choices=sorted(DNN_DETECTORS),
+        help="also sweep a DNN detector's input side and score floor (default blazeface)",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "test-output/detector_eval.json")
     args = parser.parse_args()
 
@@ -210,7 +222,7 @@ def main() -> None:
     fer_set = fer_scenes(fer, seed=11)
     timing_frames = [s.gray for s in scenes[:60]]
     if args.sweep:
-        sweep(scenes, timing_frames)
+        sweep(args.sweep, scenes, timing_frames)
         print()
 
     results: dict[str, dict[str, float]] = {}

@@ -32,7 +32,7 @@ from bench.detector_eval import load_fer_faces
 from bench.scenes import photo_scenes, source_photos
 from service.blazeface import BlazeFaceDetector
 from service.classifier import EmotionModel, cpu_session
-from service.config import BUNDLED_DETECTOR, BUNDLED_MODEL
+from service.config import BUNDLED_BLAZEFACE, BUNDLED_MODEL
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -79,7 +79,7 @@ def main() -> None:
     val = load_fer_faces(args.fer / "val", labels, 10**6, seed=0)
     val_x = np.stack([f for f, _ in val]).astype(np.float32)[..., np.newaxis]
     val_y = np.array([label for _, label in val])
-    detector = BlazeFaceDetector(BUNDLED_DETECTOR)
+    detector = BlazeFaceDetector(BUNDLED_BLAZEFACE)
     frames = [s.gray for s in photo_scenes(source_photos(ROOT / "test-output/cache"), 60, 0, 99)]
     frame_input = detector._input(frames[0])[0]
 
@@ -96,8 +96,8 @@ def main() -> None:
             accuracy = float(np.mean(probs.argmax(axis=1) == val_y))
             print(f"| classifier | {variant} | {ms:.2f} | {accuracy:.1%} |")
         inputs = [detector._input(gray)[0] for gray in frames]
-        int8_detector = quantize(BUNDLED_DETECTOR, "input", inputs, Path(tmp) / "det.onnx")
-        for variant, path in (("float32", BUNDLED_DETECTOR), ("int8", int8_detector)):
+        int8_detector = quantize(BUNDLED_BLAZEFACE, "input", inputs, Path(tmp) / "det.onnx")
+        for variant, path in (("float32", BUNDLED_BLAZEFACE), ("int8", int8_detector)):
             session = cpu_session(path, 1)
             ms = median_ms(partial(session.run, None, {"input": frame_input}))
             print(f"| detector | {variant} | {ms:.2f} | |")

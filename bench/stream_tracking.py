@@ -29,7 +29,7 @@ import numpy as np
 from bench.scenes import PHOTO_FACES, _mask, _patch, background_frame, backgrounds, source_photos
 from service.blazeface import BlazeFaceDetector
 from service.classifier import EmotionModel
-from service.config import BUNDLED_DETECTOR, BUNDLED_MODEL
+from service.config import BUNDLED_BLAZEFACE, BUNDLED_MODEL
 from service.faces import Detection
 from service.pipeline import Analysis, FaceEmotion, Limits, analyze_bytes
 from service.tracking import FaceTracker, TrackingOptions, iou
@@ -184,7 +184,7 @@ class Score:
 
 def evaluate(clip_list: list[Clip], options: TrackingOptions, model: EmotionModel) -> Score:
     """Run the pipeline over every clip with a fresh tracker each; count what happened."""
-    detector = BlazeFaceDetector(BUNDLED_DETECTOR)
+    detector = BlazeFaceDetector(BUNDLED_BLAZEFACE)
     score = Score()
     for c in clip_list:
         tracker = FaceTracker(options)

@@ -7,31 +7,37 @@ the crop centre's offset from the box centre:
 
 - Haar: the share gives the crop margin stored in the classifier's metadata,
   margin per side = (1 / share - 1) / 2;
-- BlazeFace: share and offset are ``FER_FRAMING`` in service/blazeface.py.
+- BlazeFace, YuNet: share and offset are ``FER_FRAMING`` in service/blazeface.py and
+  service/yunet.py.
 
-    python scripts/measure_crop_margin.py ../shared/data/fer2013/val --detector blazeface
+    python scripts/measure_crop_margin.py ../shared/data/fer2013/val --detector yunet
 """
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from service.blazeface import BlazeFaceDetector
-from service.config import BUNDLED_DETECTOR
+from service.config import BUNDLED_BLAZEFACE, BUNDLED_YUNET
 from service.faces import FaceDetector, HaarDetector
+from service.yunet import YuNetDetector
 
 UPSCALE = 192  # the cascade's 24 px window needs a larger face than 48 px
 
 
 def main(folder: Path, detector_name: str, step: int = 6) -> None:
     """Print the median box share, centre offset and implied margin for every ``step``-th face."""
-    detector: FaceDetector = (
-        BlazeFaceDetector(BUNDLED_DETECTOR) if detector_name == "blazeface" else HaarDetector()
-    )
+    detectors: dict[str, Callable[[], FaceDetector]] = {
+        "haar": HaarDetector,
+        "blazeface": lambda: BlazeFaceDetector(BUNDLED_BLAZEFACE),
+        "yunet": lambda: YuNetDetector(BUNDLED_YUNET),
+    }
+    detector: FaceDetector = detectors[detector_name]()
     files = sorted(folder.glob("*/*.jpg"))[::step]
     shares, shifts = [], []
     for path in files:
@@ -58,6 +64,6 @@ def main(folder: Path, detector_name: str, step: int = 6) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder", type=Path, nargs="?", default=Path("../shared/data/fer2013/val"))
-    parser.add_argument("--detector", choices=("haar", "blazeface"), default="haar")
+    parser.add_argument("--detector", choices=("haar", "blazeface", "yunet"), default="haar")
     args = parser.parse_args()
     main(args.folder, args.detector)

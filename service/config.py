@@ -20,7 +20,10 @@ from service.bounds import (
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 BUNDLED_MODEL = PROJECT_ROOT / "models" / "fer-mobilenet-64.onnx"
-BUNDLED_DETECTOR = PROJECT_ROOT / "models" / "blazeface-back.onnx"
+BUNDLED_BLAZEFACE = PROJECT_ROOT / "models" / "blazeface-back.onnx"
+BUNDLED_YUNET = PROJECT_ROOT / "models" / "yunet-s.onnx"
+# The file each DNN detector loads unless FER_DETECTOR_MODEL_PATH names another.
+BUNDLED_DETECTORS = {"blazeface": BUNDLED_BLAZEFACE, "yunet": BUNDLED_YUNET}
 
 
 class Settings(BaseSettings):
@@ -29,8 +32,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FER_", frozen=True)
 
     model_path: Path = BUNDLED_MODEL
-    detector: Literal["blazeface", "haar"] = "blazeface"
-    detector_model_path: Path = BUNDLED_DETECTOR
+    detector: Literal["yunet", "blazeface", "haar"] = "blazeface"
+    detector_model_path: Path | None = None
     detector_min_score: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.6
     detector_input_side: Annotated[int, Field(ge=128, le=1024, multiple_of=32)] = 384
     align_faces: bool = True
@@ -67,10 +70,17 @@ class Settings(BaseSettings):
 
     @field_validator("model_path", "detector_model_path")
     @classmethod
-    def _model_exists(cls, value: Path) -> Path:
-        if not value.is_file():
+    def _model_exists(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
             raise ValueError(f"model file {value} does not exist")
         return value
+
+    def detector_file(self) -> Path:
+        """The ONNX file of the chosen DNN detector: ``detector_model_path``, or the bundled
+        one."""
+        if self.detector_model_path is not None:
+            return self.detector_model_path
+        return BUNDLED_DETECTORS[self.detector]
 
 
 @lru_cache

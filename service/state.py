@@ -12,6 +12,7 @@ from service.faces import FaceDetector, HaarDetector
 from service.metrics import ServiceMetrics
 from service.tracking import TrackingOptions
 from service.workers import WorkerPool
+from service.yunet import YuNetDetector
 
 
 @dataclass
@@ -43,9 +44,10 @@ def tracking_options(settings: Settings) -> TrackingOptions:
 
 def build_detector(settings: Settings, crop_margin: float) -> FaceDetector:
     """The detector the settings name; ``crop_margin`` is the classifier's, for Haar boxes."""
-    if settings.detector == "blazeface":
-        return BlazeFaceDetector(
-            settings.detector_model_path,
+    if settings.detector in ("yunet", "blazeface"):
+        dnn = YuNetDetector if settings.detector == "yunet" else BlazeFaceDetector
+        return dnn(
+            settings.detector_file(),
             threads=settings.ort_threads,
             min_score=settings.detector_min_score,
             input_side=settings.detector_input_side,

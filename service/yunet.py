@@ -23,7 +23,7 @@ STRIDE_MULTIPLE = 32  # input sides must divide by the coarsest stride
 # Box side as a share of the FER-2013 crop side, and the crop centre's offset from the box
 # centre (share of the box height, + is down); measured on val faces by
 # scripts/measure_crop_margin.py --detector yunet.
-FER_FRAMING = Framing(box_share=0.802, center_shift=-0.003)
+FER_FRAMING = Framing(box_share=1.016, center_shift=-0.009)
 OUTPUT_KINDS = ("cls", "obj", "bbox", "kps")
 EXP_LIMIT = 20.0  # box sides up to e^20 strides: far past any image, still finite in float32
 

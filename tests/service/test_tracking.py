@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.blazeface import BlazeFaceDetector
-from service.config import BUNDLED_DETECTOR
+from service.config import BUNDLED_BLAZEFACE
 from service.faces import Detection
 from service.tracking import FaceTracker, TrackingOptions, iou, smoothing_weight
 from tests.helpers.faces import scene
@@ -23,7 +23,7 @@ class CountingDetector:
     """The bundled BlazeFace, counting its calls."""
 
     def __init__(self) -> None:
-        self.inner = BlazeFaceDetector(BUNDLED_DETECTOR)
+        self.inner = BlazeFaceDetector(BUNDLED_BLAZEFACE)
         self.name, self.framing, self.calls = self.inner.name, self.inner.framing, 0
 
     def detect(self, gray: np.ndarray, min_face_size: int, max_faces: int) -> list[Detection]:
