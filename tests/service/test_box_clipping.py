@@ -9,6 +9,7 @@ sizes and rotations, through every detector.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -151,11 +152,12 @@ def classifier() -> EmotionModel:
 def test_faces_at_every_edge_and_corner_get_boxes_inside_the_image(
     detector_name: str, classifier: EmotionModel
 ) -> None:
-    detector: FaceDetector = {
+    detectors: dict[str, Callable[[], FaceDetector]] = {
         "yunet": lambda: YuNetDetector(BUNDLED_YUNET),
         "blazeface": lambda: BlazeFaceDetector(BUNDLED_BLAZEFACE),
         "haar": lambda: HaarDetector(640, crop_margin=classifier.crop.margin),
-    }[detector_name]()
+    }
+    detector = detectors[detector_name]()
     found_inside = 0
     for place, side, outside, degrees in FAMILY:
         frame, (fx, fy, fw, fh) = face_at(place, side, outside, degrees)
