@@ -2,6 +2,7 @@
 
     python -m bench.detector_eval [--fer ../shared/data/fer2013/val] [--blazeface PATH ...]
     python -m bench.detector_eval --seed 7 --sweep yunet   # how the DNN defaults were chosen
+    python -m bench.detector_eval --only yunet --only blazeface   # some detectors only
 
 Per detector: median ms per 640x480 frame on 1 and 2 threads; recall and false positives on
 scenes built by bench/scenes.py (faces rotated up to +-30 degrees, 30-300 px); and end-to-end
@@ -30,7 +31,7 @@ from service.faces import Detection, FaceDetector, HaarDetector, crop_faces
 from service.yunet import YuNetDetector
 
 ROOT = Path(__file__).resolve().parents[1]
-SWEEP_SIDES = (256, 320, 352, 384, 416, 448)
+SWEEP_SIDES = (256, 320, 352, 384, 416, 448, 512, 640)
 SWEEP_SCORES = (0.4, 0.5, 0.55, 0.6, 0.65, 0.7, 0.8)
 DNN_DETECTORS: dict[str, tuple[Callable[..., FaceDetector], Path]] = {
     "blazeface": (BlazeFaceDetector, BUNDLED_BLAZEFACE),
@@ -207,6 +208,9 @@ def main() -> None:
         choices=sorted(DNN_DETECTORS),
         help="also sweep a DNN detector's input side and score floor (default blazeface)",
     )
+    parser.add_argument(
+        "--only", action="append", default=[], help="run detectors whose name contains TEXT"
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "test-output/detector_eval.json")
     args = parser.parse_args()
 
@@ -227,6 +231,8 @@ def main() -> None:
 
     results: dict[str, dict[str, float]] = {}
     for name, factory in detectors(args.blazeface, model.crop.margin).items():
+        if args.only and not any(text in name for text in args.only):
+            continue
         row: dict[str, float] = {
             "ms_1_thread": frame_ms(factory, timing_frames, 1),
             "ms_2_threads": frame_ms(factory, timing_frames, 2),
