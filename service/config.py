@@ -32,7 +32,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FER_", frozen=True)
 
     model_path: Path = BUNDLED_MODEL
-    detector: Literal["yunet", "blazeface", "haar"] = "blazeface"
+    detector: Literal["blazeface", "yunet", "haar"] = "blazeface"
     detector_model_path: Path | None = None
     detector_min_score: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.6
     detector_input_side: Annotated[int, Field(ge=128, le=1024, multiple_of=32)] = 384

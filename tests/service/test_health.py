@@ -23,6 +23,16 @@ def test_health_and_model_info(client: TestClient) -> None:
     assert 0 < info["metadata"]["val_metrics"]["accuracy"] <= 1
 
 
+def test_the_chosen_detector_serves_with_its_bundled_file(astronaut_jpeg: bytes) -> None:
+    with make_client(detector="yunet") as c:
+        wait_until_ready(c)
+        assert c.get("/v1/model").json()["detector"] == "yunet-s"
+        (face,) = post_image(c, astronaut_jpeg).json()["faces"]
+    box = face["box"]  # the astronaut's face, centre (226, 126), about 104 px
+    assert abs(box["x"] + box["w"] / 2 - 226) < 16 and abs(box["y"] + box["h"] / 2 - 126) < 16
+    assert face["detector_score"] >= 0.6
+
+
 def test_readyz_stays_false_until_the_model_is_warm(
     monkeypatch: pytest.MonkeyPatch, astronaut_jpeg: bytes
 ) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from service.classifier import EmotionModel, ModelLoadError
-from service.config import BUNDLED_MODEL
+from service.config import BUNDLED_BLAZEFACE, BUNDLED_MODEL
 from tests.helpers.paths import ROOT
 
 
@@ -34,7 +34,10 @@ def _start_app(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
             {"FER_MODEL_PATH": "/nowhere/model.onnx"},
             "model file /nowhere/model.onnx does not exist",
         ),
-        ({"FER_DETECTOR": "magic"}, "FER_DETECTOR: Input should be 'blazeface' or 'haar'"),
+        (
+            {"FER_DETECTOR": "magic"},
+            "FER_DETECTOR: Input should be 'blazeface', 'yunet' or 'haar'",
+        ),
         (
             {"FER_DETECTOR_MODEL_PATH": "/nowhere/face.onnx"},
             "model file /nowhere/face.onnx does not exist",
@@ -62,3 +65,12 @@ def test_a_corrupt_model_file_stops_start_up(tmp_path: Path) -> None:
     assert result.returncode != 0
     assert "start-up failed: cannot load model" in result.stderr
     assert "Traceback" not in result.stderr  # one line, not a stack
+
+
+def test_a_detector_file_of_the_wrong_kind_stops_start_up() -> None:
+    result = _start_app(
+        {"FER_DETECTOR": "yunet", "FER_DETECTOR_MODEL_PATH": str(BUNDLED_BLAZEFACE)}
+    )
+    assert result.returncode != 0
+    assert "start-up failed" in result.stderr and "lacks YuNet stride metadata" in result.stderr
+    assert "Traceback" not in result.stderr
