@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint openapi compose-smoke scale-smoke browser-deps bench clean
+.PHONY: run test lint openapi compose-smoke scale-smoke browser-deps bench peer-venv clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -62,11 +62,25 @@ openapi: $(VENV)/.serve-installed
 # Minutes, not hours: REST at concurrency 1/4/8/16, WebSocket streams, stages, RSS; then the
 # classifier alone. Tables go to stdout, raw numbers to test-output/bench.json.
 bench: $(VENV)/.dev-installed
+	-$(MAKE) peer-venv
 	$(BIN)/python -m bench.service_bench
 	$(BIN)/python -m bench.client_video
 	$(BIN)/python bench/classifier_latency.py
 	$(BIN)/python -m bench.detector_eval
 	$(BIN)/python -m bench.stream_tracking
 
+# The peer users would pick instead (`fer`), in its own venv: bench/service_bench.py times it
+# in-process on the same frame when this exists. Optional: `make bench` goes on without it.
+# fer's own requirements minus facenet-pytorch (only its MTCNN option imports it; it pins an old,
+# CUDA-sized torch); the benchmark uses fer's default OpenCV detector.
+PEER_VENV := .venv-fer
+peer-venv: $(PEER_VENV)/.installed
+$(PEER_VENV)/.installed:
+	$(PYTHON) -m venv $(PEER_VENV)
+	$(PEER_VENV)/bin/pip install -q --no-deps fer==25.10.3
+	$(PEER_VENV)/bin/pip install -q tensorflow-cpu==2.21.0 "setuptools<81" opencv-contrib-python \
+	  matplotlib pandas requests "tqdm>=4.62.1" "moviepy>=1.0.3,<2.0" "ffmpeg-python>=0.2.0" Pillow
+	touch $@
+
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache test-output
+	rm -rf $(VENV) $(PEER_VENV) .mypy_cache .ruff_cache .pytest_cache test-output

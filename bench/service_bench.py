@@ -4,6 +4,10 @@
     python bench/service_bench.py --url URL       # targets a running server instead
     python bench/service_bench.py --seconds 5 --json bench/results.json
 
+With the peer's virtual environment in place (``make peer-venv``), the same run also times the
+`fer` package in-process on the same one-face frame (bench/fer_peer.py) and prints our REST
+requests/s at concurrency 8 as a ratio of its frames/s.
+
 Real face photos (scikit-image's astronaut) composed onto 640x480 frames, JPEG quality 85:
 one face, and three faces. The client runs on the same machine as the server, so both share
 the CPU: read the numbers as a lower bound, and compare medians across runs.
@@ -16,6 +20,7 @@ import asyncio
 import json
 import platform
 import re
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -30,6 +35,8 @@ from websockets.asyncio.client import connect
 from tests.helpers.server import start_service
 
 ROOT = Path(__file__).resolve().parents[1]
+PEER_PYTHON = ROOT / ".venv-fer" / "bin" / "python"
+PEER_CONCURRENCY = 8  # the issue's target is set at 8 concurrent clients
 
 
 def frame(faces: int) -> bytes:
@@ -140,6 +147,22 @@ async def one_stream(url: str, image: bytes, seconds: float, fps: float | None) 
     }
 
 
+def fer_peer(image: bytes, seconds: float, python: Path = PEER_PYTHON) -> dict[str, Any] | None:
+    """The `fer` package timed in-process on ``image`` (its own venv); None if not installed."""
+    if not python.is_file():
+        return None
+    path = ROOT / "test-output" / "peer-frame.jpg"
+    path.write_bytes(image)
+    script = ROOT / "bench" / "fer_peer.py"
+    done = subprocess.run(
+        [str(python), str(script), str(path), "--seconds", str(seconds)],
+        capture_output=True, text=True, timeout=seconds + 600,
+    )  # fmt: skip
+    if done.returncode != 0:
+        raise SystemExit(f"the fer peer failed: {done.stderr.strip()[-2000:]}")
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
 def stage_means(url: str) -> dict[str, float]:
     """Mean ms per pipeline stage, from the server's own histograms."""
     text = httpx.get(url + "/metrics").text
@@ -195,11 +218,13 @@ def main() -> None:
         for faces in (1, 3) if args.only != "streams" else ():
             image = frame(faces)
             rest_load(url, image, 2, 1.0)  # warm the path
-            for concurrency in (1, 4, 8, 16):
+            for concurrency in sorted({1, 4, PEER_CONCURRENCY, 16}):
                 row = rest_load(url, image, concurrency, args.seconds)
                 row["faces"] = faces
                 results["rest"].append(row)
         one = frame(1)
+        if args.only != "streams":
+            results["peer"] = fer_peer(one, args.seconds)
 
         async def four_streams() -> list[dict[str, Any]]:
             return list(
@@ -227,6 +252,19 @@ def main() -> None:
         cells = [r["faces"], r["concurrency"], f"{r['requests_per_s']:.1f}", f"{r['p50_ms']:.1f}",
                  f"{r['p95_ms']:.1f}", f"{r['p99_ms']:.1f}", errors]  # fmt: skip
         print("| 640x480 JPEG | " + " | ".join(str(c) for c in cells) + " |")
+    if results.get("peer"):
+        peer = results["peer"]
+        ours = next(r for r in results["rest"] if (r["faces"], r["concurrency"]) == (1, 8))
+        ratio = ours["requests_per_s"] / peer["frames_per_s"]
+        print(f"\n| one face, 640x480 JPEG, same run | per second | p50 ms | vs {peer['peer']} |")
+        print("|---|---|---|---|")
+        print(f"| this service, REST, {PEER_CONCURRENCY} clients | {ours['requests_per_s']:.1f} | "
+              f"{ours['p50_ms']:.1f} | {ratio:.2f}x |")  # fmt: skip
+        print(f"| {peer['peer']}, in-process, decode + detect_emotions | "
+              f"{peer['frames_per_s']:.1f} | {peer['median_ms']:.1f} | 1.00x |")  # fmt: skip
+        results["peer"]["ratio"] = ratio
+    elif args.only != "streams":
+        print(f"\n(no fer peer: {PEER_PYTHON} is missing; make peer-venv installs it)")
     if results["ws"]:
         one_max = results["ws"]["one_stream_max"]
         four = results["ws"]["four_streams_30fps"]
