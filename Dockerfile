@@ -43,8 +43,7 @@ WORKDIR /app
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
-    FER_MODEL_PATH=/app/models/fer-mobilenet-64.onnx \
-    FER_DETECTOR_MODEL_PATH=/app/models/blazeface-back.onnx \
+    FER_MODELS_DIR=/app/models \
     WEB_CONCURRENCY=1
 USER 10001
 EXPOSE 8000

@@ -19,9 +19,10 @@ from service.bounds import (
 )
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-BUNDLED_MODEL = PROJECT_ROOT / "models" / "fer-mobilenet-64.onnx"
-BUNDLED_BLAZEFACE = PROJECT_ROOT / "models" / "blazeface-back.onnx"
-BUNDLED_YUNET = PROJECT_ROOT / "models" / "yunet-s.onnx"
+BUNDLED_MODELS_DIR = PROJECT_ROOT / "models"
+BUNDLED_MODEL = BUNDLED_MODELS_DIR / "fer-mobilenet-64.onnx"
+BUNDLED_BLAZEFACE = BUNDLED_MODELS_DIR / "blazeface-back.onnx"
+BUNDLED_YUNET = BUNDLED_MODELS_DIR / "yunet-s.onnx"
 # The file each DNN detector loads unless FER_DETECTOR_MODEL_PATH names another.
 BUNDLED_DETECTORS = {"blazeface": BUNDLED_BLAZEFACE, "yunet": BUNDLED_YUNET}
 
@@ -31,7 +32,8 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="FER_", frozen=True)
 
-    model_path: Path = BUNDLED_MODEL
+    models_dir: Path = BUNDLED_MODELS_DIR
+    model_path: Path | None = None
     detector: Literal["blazeface", "yunet", "haar"] = "blazeface"
     detector_model_path: Path | None = None
     detector_min_score: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.6
@@ -75,12 +77,24 @@ class Settings(BaseSettings):
             raise ValueError(f"model file {value} does not exist")
         return value
 
+    @field_validator("models_dir")
+    @classmethod
+    def _folder_exists(cls, value: Path) -> Path:
+        if not value.is_dir():
+            raise ValueError(f"models folder {value} does not exist")
+        return value
+
+    def classifier_file(self) -> Path:
+        """The emotion classifier's ONNX file: ``model_path``, or the bundled one in
+        ``models_dir``."""
+        return self.model_path or self.models_dir / BUNDLED_MODEL.name
+
     def detector_file(self) -> Path:
-        """The ONNX file of the chosen DNN detector: ``detector_model_path``, or the bundled
-        one."""
+        """The ONNX file of the chosen DNN detector: ``detector_model_path``, or its bundled
+        file in ``models_dir``."""
         if self.detector_model_path is not None:
             return self.detector_model_path
-        return BUNDLED_DETECTORS[self.detector]
+        return self.models_dir / BUNDLED_DETECTORS[self.detector].name
 
 
 @lru_cache

@@ -38,7 +38,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     cv2.setNumThreads(settings.opencv_threads)
     try:
-        model = EmotionModel(settings.model_path, settings.ort_threads)
+        model = EmotionModel(settings.classifier_file(), settings.ort_threads)
     except ModelLoadError as exc:
         logger.error("start-up failed: %s", exc)
         raise
@@ -50,7 +50,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         metrics=app.state.metrics,
     )
     app.state.fer = state
-    logger.info("loaded model %s %s from %s", model.name, model.version, settings.model_path)
+    logger.info("loaded model %s %s from %s", model.name, model.version, settings.classifier_file())
     warm = asyncio.get_running_loop().run_in_executor(None, _warm_up, state)
     try:
         yield
@@ -104,7 +104,7 @@ def _app_from_environment() -> FastAPI:
         )
         raise SystemExit(f"invalid configuration: {problems}") from None
     try:
-        build_detector(settings, EmotionModel(settings.model_path).crop.margin)
+        build_detector(settings, EmotionModel(settings.classifier_file()).crop.margin)
     except ModelLoadError as exc:
         raise SystemExit(f"start-up failed: {exc}") from None
     return create_app(settings)

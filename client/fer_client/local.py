@@ -62,7 +62,7 @@ class LocalAnalyzer:
         self._errors, self._pipeline = self._service.errors, self._service.pipeline
         self.settings = self._service.config.Settings(**settings)
         self.model = self._service.classifier.EmotionModel(
-            self.settings.model_path, self.settings.ort_threads
+            self.settings.classifier_file(), self.settings.ort_threads
         )
         self.detector = self._service.state.build_detector(self.settings, self.model.crop.margin)
         self.labels: tuple[str, ...] = tuple(self.model.labels)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from service.classifier import EmotionModel, ModelLoadError
-from service.config import BUNDLED_BLAZEFACE, BUNDLED_MODEL
+from service.config import BUNDLED_BLAZEFACE, BUNDLED_MODEL, BUNDLED_YUNET, Settings
 from tests.helpers.paths import ROOT
 
 
@@ -41,6 +41,10 @@ def _start_app(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
         (
             {"FER_DETECTOR_MODEL_PATH": "/nowhere/face.onnx"},
             "model file /nowhere/face.onnx does not exist",
+        ),
+        (
+            {"FER_MODELS_DIR": "/nowhere"},
+            "models folder /nowhere does not exist",
         ),
         (
             {"FER_DETECTOR_INPUT_SIDE": "300"},
@@ -74,3 +78,14 @@ def test_a_detector_file_of_the_wrong_kind_stops_start_up() -> None:
     assert result.returncode != 0
     assert "start-up failed" in result.stderr and "lacks YuNet stride metadata" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_the_bundled_files_are_found_in_the_models_folder_for_each_detector(tmp_path: Path) -> None:
+    # The Docker image installs the package away from its models/ and sets FER_MODELS_DIR.
+    for bundled in (BUNDLED_MODEL, BUNDLED_BLAZEFACE, BUNDLED_YUNET):
+        (tmp_path / bundled.name).write_bytes(bundled.read_bytes())
+    settings = Settings(models_dir=tmp_path, detector="yunet")
+    assert settings.classifier_file() == tmp_path / BUNDLED_MODEL.name
+    assert settings.detector_file() == tmp_path / BUNDLED_YUNET.name
+    result = _start_app({"FER_MODELS_DIR": str(tmp_path), "FER_DETECTOR": "yunet"})
+    assert result.returncode == 0, result.stderr[-2000:]
