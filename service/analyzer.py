@@ -19,7 +19,7 @@ class Analyzer:
 
     settings: Settings
     model: EmotionModel
-    detector: FaceDetector
+    face_detector: FaceDetector
     pool: WorkerPool
     metrics: ServiceMetrics
 
@@ -36,7 +36,7 @@ class Analyzer:
         """One uploaded image; raises ServerBusy at once when every worker and queue place is
         taken (a request/response client should retry, not wait)."""
         analysis = await self.pool.run_or_reject(
-            analyze_bytes, data, self.detector, self.model, limits, self.settings.align_faces
+            analyze_bytes, data, self.face_detector, self.model, limits, self.settings.align_faces
         )
         self._record(analysis)
         return analysis
@@ -49,7 +49,7 @@ class Analyzer:
         analysis = await self.pool.run(
             analyze_bytes,
             data,
-            self.detector,
+            self.face_detector,
             self.model,
             limits,
             self.settings.align_faces,

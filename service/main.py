@@ -20,7 +20,7 @@ from service.api.routes import health, metrics, model_info, page, predict, strea
 from service.classifier import EmotionModel, ModelLoadError
 from service.config import Settings, get_settings
 from service.metrics import ServiceMetrics
-from service.state import AppState, build_detector
+from service.state import AppState, build_face_detector
 from service.workers import WorkerPool
 
 logger = logging.getLogger("service")
@@ -45,7 +45,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     state = AppState(
         settings=settings,
         model=model,
-        detector=build_detector(settings, model.crop.margin),
+        face_detector=build_face_detector(settings, model.crop.margin),
         pool=WorkerPool(settings.worker_threads, settings.queue_size),
         metrics=app.state.metrics,
     )
@@ -104,7 +104,7 @@ def _app_from_environment() -> FastAPI:
         )
         raise SystemExit(f"invalid configuration: {problems}") from None
     try:
-        build_detector(settings, EmotionModel(settings.classifier_file()).crop.margin)
+        build_face_detector(settings, EmotionModel(settings.classifier_file()).crop.margin)
     except ModelLoadError as exc:
         raise SystemExit(f"start-up failed: {exc}") from None
     return create_app(settings)

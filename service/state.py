@@ -21,7 +21,7 @@ class AppState:
 
     settings: Settings
     model: EmotionModel
-    detector: FaceDetector
+    face_detector: FaceDetector
     pool: WorkerPool
     metrics: ServiceMetrics
     ready: bool = False
@@ -29,7 +29,9 @@ class AppState:
     analyzer: Analyzer = field(init=False)
 
     def __post_init__(self) -> None:
-        self.analyzer = Analyzer(self.settings, self.model, self.detector, self.pool, self.metrics)
+        self.analyzer = Analyzer(
+            self.settings, self.model, self.face_detector, self.pool, self.metrics
+        )
 
 
 def tracking_options(settings: Settings) -> TrackingOptions:
@@ -42,7 +44,7 @@ def tracking_options(settings: Settings) -> TrackingOptions:
     )
 
 
-def build_detector(settings: Settings, crop_margin: float) -> FaceDetector:
+def build_face_detector(settings: Settings, crop_margin: float) -> FaceDetector:
     """The detector the settings name; ``crop_margin`` is the classifier's, for Haar boxes."""
     if settings.detector in ("yunet", "blazeface"):
         dnn = YuNetDetector if settings.detector == "yunet" else BlazeFaceDetector

@@ -64,7 +64,9 @@ class LocalAnalyzer:
         self.model = self._service.classifier.EmotionModel(
             self.settings.classifier_file(), self.settings.ort_threads
         )
-        self.detector = self._service.state.build_detector(self.settings, self.model.crop.margin)
+        self.face_detector = self._service.state.build_face_detector(
+            self.settings, self.model.crop.margin
+        )
         self.labels: tuple[str, ...] = tuple(self.model.labels)
         self.model_ref = ModelRef(name=self.model.name, version=self.model.version)
 
@@ -87,7 +89,7 @@ class LocalAnalyzer:
         data = image_bytes(image)
         try:
             analysis = self._pipeline.analyze_bytes(
-                data, self.detector, self.model, limits, self.settings.align_faces
+                data, self.face_detector, self.model, limits, self.settings.align_faces
             )
         except self._errors.ServiceError as exc:
             raise ServiceError(exc.code, exc.message) from None
@@ -142,8 +144,8 @@ class LocalAnalyzer:
     def _frame(self, image: ImageInput, limits: Any, tracker: Any, t_ms: float) -> FrameResult:
         try:
             analysis = self._pipeline.analyze_bytes(
-                image_bytes(image), self.detector, self.model, limits, self.settings.align_faces,
-                tracker, t_ms,
+                image_bytes(image), self.face_detector, self.model, limits,
+                self.settings.align_faces, tracker, t_ms,
             )  # fmt: skip
         except self._errors.ServiceError as exc:
             return FrameResult(

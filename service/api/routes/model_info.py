@@ -19,7 +19,7 @@ async def model_info(state: State) -> ModelInfo:
         version=model.version,
         labels=list(model.labels),
         crop=CropInfo(size=model.crop.size, channels=model.crop.channels, margin=model.crop.margin),
-        detector=state.detector.name,
+        detector=state.face_detector.name,
         align_faces=state.settings.align_faces,
         metadata=model.metadata,
     )
