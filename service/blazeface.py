@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from service.classifier import ModelLoadError, cpu_session
-from service.faces import Detection, Framing
+from service.faces import Detection, Framing, scale_to_side
 from service.model_files import ANCHORS, NAME, decode_metadata
 
 # MediaPipe clips raw scores at +-100; 80 keeps exp() inside float32.
@@ -21,9 +20,6 @@ RAW_SCORE_LIMIT = 80.0
 # centre (share of the box height, + is down); measured on val faces by
 # scripts/measure_crop_margin.py --detector blazeface.
 FER_FRAMING = Framing(box_share=0.896, center_shift=-0.051)
-
-
-STRIDE_MULTIPLE = 32  # input sides must divide by the coarsest stride
 
 
 def ssd_anchors(height: int, width: int, grids: list[dict[str, int]], offset: float) -> np.ndarray:
@@ -121,13 +117,8 @@ class BlazeFaceDetector:
     def _input(self, gray: np.ndarray) -> tuple[np.ndarray, float]:
         """The model input (1, H, W, C) in [-1, 1] with the frame at its top left, and the
         scale from frame to input pixels."""
-        height, width = gray.shape
-        scale = self.input_side / max(height, width)
-        new_w, new_h = max(1, round(width * scale)), max(1, round(height * scale))
-        interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-        small = cv2.resize(gray, (new_w, new_h), interpolation=interpolation)
-        pad_w = -(-new_w // STRIDE_MULTIPLE) * STRIDE_MULTIPLE
-        pad_h = -(-new_h // STRIDE_MULTIPLE) * STRIDE_MULTIPLE
+        small, scale, (pad_h, pad_w) = scale_to_side(gray, self.input_side)
+        new_h, new_w = small.shape
         tensor = np.full((1, pad_h, pad_w, self._channels), -1.0, np.float32)
         tensor[0, :new_h, :new_w, :] = small[:, :, np.newaxis] * np.float32(1 / 127.5) - 1.0
         return tensor, scale

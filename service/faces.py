@@ -89,6 +89,24 @@ class FaceDetector(Protocol):
         ...
 
 
+STRIDE_MULTIPLE = 32  # the DNN detectors' coarsest stride: input sides must divide by it
+
+
+def scale_to_side(gray: np.ndarray, input_side: int) -> tuple[np.ndarray, float, tuple[int, int]]:
+    """A DNN detector's view of a frame: the frame scaled so its long side is ``input_side``
+    (INTER_AREA when shrinking), the scale from frame to input pixels, and the input's
+    (height, width): the scaled frame's padded up to multiples of STRIDE_MULTIPLE. The frame
+    goes at the input's top left; the padding is the caller's fill value."""
+    height, width = gray.shape
+    scale = input_side / max(height, width)
+    new_w, new_h = max(1, round(width * scale)), max(1, round(height * scale))
+    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    small = cv2.resize(gray, (new_w, new_h), interpolation=interpolation)
+    padded = (-(-new_h // STRIDE_MULTIPLE) * STRIDE_MULTIPLE,
+              -(-new_w // STRIDE_MULTIPLE) * STRIDE_MULTIPLE)  # fmt: skip
+    return small, scale, padded
+
+
 class HaarDetector:
     """OpenCV's frontal-face Haar cascade, run on a frame downscaled to ``max_side``.
 

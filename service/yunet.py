@@ -16,10 +16,9 @@ import cv2
 import numpy as np
 
 from service.classifier import ModelLoadError, cpu_session
-from service.faces import Detection, Framing
+from service.faces import Detection, Framing, scale_to_side
 from service.model_files import NAME, STRIDES, decode_metadata
 
-STRIDE_MULTIPLE = 32  # input sides must divide by the coarsest stride
 # Box side as a share of the FER-2013 crop side, and the crop centre's offset from the box
 # centre (share of the box height, + is down); measured on val faces by
 # scripts/measure_crop_margin.py --detector yunet.
@@ -101,13 +100,8 @@ class YuNetDetector:
     def _input(self, gray: np.ndarray) -> tuple[np.ndarray, float]:
         """The model input (1, 1, H, W), pixel values 0-255, with the frame at its top left,
         and the scale from frame to input pixels."""
-        height, width = gray.shape
-        scale = self.input_side / max(height, width)
-        new_w, new_h = max(1, round(width * scale)), max(1, round(height * scale))
-        interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-        small = cv2.resize(gray, (new_w, new_h), interpolation=interpolation)
-        pad_w = -(-new_w // STRIDE_MULTIPLE) * STRIDE_MULTIPLE
-        pad_h = -(-new_h // STRIDE_MULTIPLE) * STRIDE_MULTIPLE
+        small, scale, (pad_h, pad_w) = scale_to_side(gray, self.input_side)
+        new_h, new_w = small.shape
         tensor = np.zeros((1, 1, pad_h, pad_w), np.float32)
         tensor[0, 0, :new_h, :new_w] = small
         return tensor, scale
