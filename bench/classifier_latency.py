@@ -1,6 +1,6 @@
 """Classifier cost per face: onnxruntime, batch 1 and batch 8, 1 and 2 threads; prints a table.
 
-    python bench/classifier_latency.py [models/fer-mobilenet-64.onnx ...] [--runs 300]
+    python bench/classifier_latency.py [models/fer-mobilenet-64x2.onnx ...] [--runs 300]
 
 Uses real FER-2013 val faces when ../shared/data/fer2013 exists, else face crops from a photo.
 Quote medians: this machine is shared and noisy.
@@ -16,6 +16,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 import onnxruntime as ort
+
+from service.config import BUNDLED_MODEL
 
 ROOT = Path(__file__).resolve().parents[1]
 FER_VAL = ROOT.parent / "shared" / "data" / "fer2013" / "val"
@@ -50,9 +52,7 @@ def time_ms(session: ort.InferenceSession, batch: np.ndarray, runs: int) -> list
 def main() -> None:
     """Print one row per model, thread count and batch size."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument(
-        "models", nargs="*", type=Path, default=[ROOT / "models" / "fer-mobilenet-64.onnx"]
-    )
+    parser.add_argument("models", nargs="*", type=Path, default=[BUNDLED_MODEL])
     parser.add_argument("--runs", type=int, default=300)
     args = parser.parse_args()
     print("| model | threads | batch | median ms/call | p90 ms/call | median ms/face |")

@@ -24,6 +24,7 @@ from fer_client import (
 from fer_client.client import retry_after
 from fer_client.images import ImageInput
 from fer_client.results import Box, Face
+from service.config import BUNDLED_MODEL
 from tests.client.conftest import API_KEY
 from tests.helpers.paths import ROOT
 from tests.helpers.photos import sample_photo
@@ -49,7 +50,7 @@ def test_predict_takes_a_path_bytes_or_an_array_and_returns_typed_faces(
         assert abs(sum(face.scores.values()) - 1) < 1e-3
         assert face.track_id is None and face.raw_scores is None
         assert 150 < face.box.x < 200 and 50 < face.box.y < 100 and not face.box.truncated
-    assert by_path.model is not None and by_path.model.name == "fer-mobilenet-64"
+    assert by_path.model is not None and by_path.model.name == BUNDLED_MODEL.stem
 
 
 def test_predict_many_keeps_input_order_and_returns_failures_in_place(client: Client) -> None:
