@@ -16,7 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from training.errors import TrainingError
-from training.recipe import BACKENDS, TrainConfig, read_recipe, select_backend
+from training.recipe import (
+    BACKENDS,
+    EnsembleRecipe,
+    TrainConfig,
+    member_configs,
+    read_recipe,
+    select_backend,
+)
 
 # TensorFlow's C++ start-up chatter (oneDNN, CPU features) would bury the one-line errors.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -135,6 +142,7 @@ def _run_export(args: argparse.Namespace) -> int:
 
 
 def _run_ensemble(args: argparse.Namespace) -> int:
+    member_configs(EnsembleRecipe.load(args.config), args.members)  # fail fast, before Keras
     select_backend("tensorflow")  # tf2onnx converts TensorFlow graphs
     from training.ensemble import build_ensemble
 
@@ -221,7 +229,12 @@ def _add_export_detector(sub: argparse._SubParsersAction) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The CLI's argument parser."""
-    parser = argparse.ArgumentParser(prog="python -m training", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m training",
+        description="Train, evaluate, plot, export and ensemble FER-2013 emotion classifiers; "
+        "export face detectors. Every problem the user can fix ends in one line "
+        "(error: ..., exit status 2).",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     _add_train(sub)
     p = sub.add_parser("evaluate", help="evaluate a run's best model on val")

@@ -22,7 +22,7 @@ import numpy as np
 
 from training.errors import TrainingError
 from training.inference import INPUT_NAME
-from training.recipe import EnsembleRecipe, TrainConfig
+from training.recipe import EnsembleRecipe, TrainConfig, member_configs
 from training.run_paths import RunPaths
 
 
@@ -50,32 +50,15 @@ class Member:
 
 
 def load_members(recipe: EnsembleRecipe, run_dirs: Sequence[Path]) -> list[Member]:
-    """The member runs, checked against the recipe (one run per member recipe, in order).
-
-    Raises TrainingError when the count differs, a run was trained from another recipe, has no
-    best checkpoint, or the members disagree on the crop margin.
-    """
-    if len(run_dirs) != len(recipe.members):
-        raise TrainingError(
-            f"the recipe has {len(recipe.members)} members, got {len(run_dirs)} run directories"
-        )
+    """The member runs with their trained models, checked against the recipe
+    (``training.recipe.member_configs``); raises TrainingError for a run without a checkpoint."""
     members = []
-    for run_dir, member_recipe in zip(run_dirs, recipe.members, strict=True):
-        config = TrainConfig.load(run_dir)
-        trained_from = config.extra.get("recipe")
-        if trained_from is None or Path(trained_from).resolve() != Path(member_recipe).resolve():
-            raise TrainingError(
-                f"{run_dir} was trained from {trained_from or 'no recipe'}, "
-                f"the ensemble recipe expects {member_recipe} there"
-            )
+    for run_dir, config in zip(run_dirs, member_configs(recipe, list(run_dirs)), strict=True):
         best = RunPaths(run_dir).best
         if not best.is_file():
             raise TrainingError(f"{run_dir} has no best checkpoint ({best})")
         model = keras.models.load_model(str(best), compile=False)
         members.append(Member(run_dir, config, model))
-    margins = {m.config.crop_margin for m in members}
-    if len(margins) > 1:
-        raise TrainingError(f"the members crop faces differently (crop_margin {sorted(margins)})")
     return members
 
 

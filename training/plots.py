@@ -12,6 +12,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from training.errors import TrainingError  # noqa: E402
 from training.run_paths import RunPaths  # noqa: E402
 
 
@@ -69,6 +70,8 @@ def plot_confusion(report_json: Path, out_dir: Path) -> Path:
 def plot_run(run_dir: Path) -> list[Path]:
     """All plots a run directory has the data for."""
     paths = RunPaths(run_dir)
+    if not paths.history.is_file() and not paths.report_json.is_file():
+        raise TrainingError(f"{run_dir} holds no training history or report to plot")
     out_dir = paths.plots
     out_dir.mkdir(exist_ok=True)
     written: list[Path] = []

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from training.data import IMAGE_SUFFIXES, DataError, decode_face
+from training.errors import TrainingError
 from training.labels import CROP_SIZE, EMOTIONS
 
 
@@ -31,17 +32,25 @@ def collect_images(paths: Iterable[Path]) -> list[Path]:
 
 
 def _probabilities(model_path: Path, faces: np.ndarray) -> np.ndarray:
+    if not model_path.is_file():
+        raise TrainingError(f"model file {model_path} does not exist")
     x = faces[..., np.newaxis].astype(np.float32)
     if model_path.suffix == ".onnx":
         import onnxruntime as ort
 
-        session = ort.InferenceSession(str(model_path), providers=["CPUExecutionProvider"])
+        try:
+            session = ort.InferenceSession(str(model_path), providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own untyped errors for bad files
+            raise TrainingError(f"cannot load model {model_path}: {exc}") from None
         return np.asarray(session.run(None, {session.get_inputs()[0].name: x})[0])
     import keras
 
     from training.inference import predict_probs
 
-    model = keras.models.load_model(str(model_path), compile=False)
+    try:
+        model = keras.models.load_model(str(model_path), compile=False)
+    except (OSError, ValueError) as exc:
+        raise TrainingError(f"cannot load model {model_path}: {exc}") from None
     return predict_probs(model, faces, flip_tta=True)
 
 

@@ -68,8 +68,31 @@ class TrainConfig:
             raise TrainingError(
                 f"unknown backend {self.backend!r}; choose one of {', '.join(BACKENDS)}"
             )
-        if not 0.0 <= self.ema_momentum < 1.0:
-            raise TrainingError(f"ema_momentum must be in [0, 1), got {self.ema_momentum}")
+        # Checked here, before any data loads, so a bad number fails in one line at once.
+        rules = [
+            ("epochs", self.epochs >= 1, "at least 1"),
+            ("initial_epoch", 0 <= self.initial_epoch < self.epochs, "in [0, epochs)"),
+            ("frozen_epochs", self.frozen_epochs >= 0, "at least 0"),
+            ("batch_size", self.batch_size >= 1, "at least 1"),
+            ("input_size", self.input_size >= 32, "at least 32 (MobileNet's smallest input)"),
+            ("alpha", self.alpha > 0, "above 0"),
+            ("dropout", 0.0 <= self.dropout < 1.0, "in [0, 1)"),
+            ("lr", self.lr > 0, "above 0"),
+            ("head_lr", self.head_lr > 0, "above 0"),
+            ("warmup_epochs", self.warmup_epochs >= 0, "at least 0"),
+            ("weight_decay", self.weight_decay >= 0, "at least 0"),
+            ("label_smoothing", 0.0 <= self.label_smoothing < 1.0, "in [0, 1)"),
+            ("augment", self.augment >= 0, "at least 0"),
+            ("random_erasing", 0.0 <= self.random_erasing <= 1.0, "in [0, 1]"),
+            ("ema_momentum", 0.0 <= self.ema_momentum < 1.0, "in [0, 1)"),
+            ("patience", self.patience >= 1, "at least 1"),
+            ("tta_shift", self.tta_shift >= 0, "at least 0"),
+            ("crop_margin", 0.0 <= self.crop_margin < 0.5, "in [0, 0.5)"),
+            ("val_fraction", 0.0 < self.val_fraction < 1.0, "in (0, 1)"),
+        ]
+        for name, ok, bound in rules:
+            if not ok:
+                raise TrainingError(f"{name} must be {bound}, got {getattr(self, name)}")
 
     @classmethod
     def from_dict(cls, values: dict[str, Any], source: str) -> TrainConfig:
@@ -121,6 +144,32 @@ class EnsembleRecipe:
         if len(recipe.members) < 2:
             raise TrainingError(f"ensemble recipe {path} needs at least two members")
         return recipe
+
+
+def member_configs(recipe: EnsembleRecipe, run_dirs: list[Path]) -> list[TrainConfig]:
+    """The configs of an ensemble's member runs, checked against its recipe (one run per member
+    recipe, in order, each trained from that recipe file, all cropping faces alike).
+
+    Keras-free, so a wrong run directory fails in one line before any model code loads.
+    """
+    if len(run_dirs) != len(recipe.members):
+        raise TrainingError(
+            f"the recipe has {len(recipe.members)} members, got {len(run_dirs)} run directories"
+        )
+    configs = []
+    for run_dir, member_recipe in zip(run_dirs, recipe.members, strict=True):
+        config = TrainConfig.load(run_dir)
+        trained_from = config.extra.get("recipe")
+        if trained_from is None or Path(trained_from).resolve() != Path(member_recipe).resolve():
+            raise TrainingError(
+                f"{run_dir} was trained from {trained_from or 'no recipe'}, "
+                f"the ensemble recipe expects {member_recipe} there"
+            )
+        configs.append(config)
+    margins = {c.crop_margin for c in configs}
+    if len(margins) > 1:
+        raise TrainingError(f"the members crop faces differently (crop_margin {sorted(margins)})")
+    return configs
 
 
 def read_recipe(path: Path) -> dict[str, Any]:

@@ -89,3 +89,23 @@ def test_unknown_backends_and_bad_ema_are_refused() -> None:
         TrainConfig(data="d", run_dir="r", backend="jax")
     with pytest.raises(TrainingError, match="ema_momentum"):
         TrainConfig(data="d", run_dir="r", ema_momentum=1.0)
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"epochs": 0}, "epochs must be at least 1, got 0"),
+        ({"epochs": -1}, "epochs must be at least 1, got -1"),
+        ({"epochs": 6, "initial_epoch": 6}, "initial_epoch must be in [0, epochs), got 6"),
+        ({"batch_size": 0}, "batch_size must be at least 1, got 0"),
+        ({"input_size": 16}, "input_size must be at least 32"),
+        ({"dropout": 1.0}, "dropout must be in [0, 1), got 1.0"),
+        ({"lr": 0.0}, "lr must be above 0, got 0.0"),
+        ({"val_fraction": 0.0}, "val_fraction must be in (0, 1), got 0.0"),
+    ],
+)
+def test_numbers_out_of_range_are_refused_before_anything_loads(
+    values: dict[str, object], message: str
+) -> None:
+    with pytest.raises(TrainingError, match=re.escape(message)):
+        TrainConfig(data="d", run_dir="r", **values)  # type: ignore[arg-type]

@@ -244,3 +244,27 @@ def test_export_of_a_run_without_a_checkpoint_is_one_line(tmp_path: Path) -> Non
     assert out.returncode == 2
     last = out.stderr.strip().splitlines()[-1]
     assert last == f"error: {tmp_path} holds no training run (no config.json)"
+
+
+def test_training_zero_epochs_is_one_line_and_leaves_no_run(tmp_path: Path) -> None:
+    out = run_cli("train", "--data", str(tmp_path), "--run-dir", str(tmp_path / "run"),
+                  "--epochs", "0")  # fmt: skip
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert out.stderr.strip().splitlines()[-1] == "error: epochs must be at least 1, got 0"
+    assert not (tmp_path / "run").exists()
+
+
+def test_plot_and_predict_with_missing_inputs_are_one_line(tmp_path: Path) -> None:
+    out = run_cli("plot", "--run-dir", str(tmp_path / "nope"))
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    last = out.stderr.strip().splitlines()[-1]
+    assert last == f"error: {tmp_path / 'nope'} holds no training history or report to plot"
+    face = tmp_path / "face.png"
+    import cv2
+
+    cv2.imwrite(str(face), np.full((48, 48), 128, np.uint8))
+    out = run_cli("predict", "--model", str(tmp_path / "nope.onnx"), str(face))
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert out.stderr.strip().splitlines()[-1] == (
+        f"error: model file {tmp_path / 'nope.onnx'} does not exist"
+    )
