@@ -198,8 +198,10 @@ def ensemble_metadata(
         members[0]["config"]["crop_margin"],
         {
             "backbone": "ensemble",
+            # A member is named after its recipe; ``run`` is the directory it was trained in.
             "members": [
-                {k: m[k] for k in ("run", "backbone", "alpha", "input_size", "seed")}
+                {"name": Path(m["recipe"]).stem}
+                | {k: m[k] for k in ("run", "backbone", "alpha", "input_size", "seed")}
                 for m in members
             ],
         },

@@ -81,6 +81,7 @@ def test_the_ensemble_card_reports_val_and_names_its_members(
     report = json.loads((ensemble_run / "report.json").read_text())
     assert card["name"] == "tiny-pair" and card["backbone"] == "ensemble"
     assert [m["seed"] for m in card["members"]] == [1, 2]
+    assert [m["name"] for m in card["members"]] == ["tiny", "tiny"]
     assert card["val_metrics"]["accuracy"] == report["accuracy"]
     assert report["samples"] == 7 * 24 and set(report["per_class"]) == set(EMOTIONS)
     assert card["parity"]["passed"] and card["flip_tta"] is True
