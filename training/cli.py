@@ -105,6 +105,9 @@ def _train_config(args: argparse.Namespace) -> TrainConfig:
 
 def _run_train(args: argparse.Namespace) -> int:
     config = _train_config(args)
+    from training.data import check_source  # Keras-free: a wrong path fails before Keras starts
+
+    check_source(Path(config.data))
     select_backend(config.backend)
     from training.train import train
 

@@ -155,6 +155,16 @@ def stratified_split(faces: FaceSet, val_fraction: float, seed: int) -> tuple[Fa
     )
 
 
+def check_source(source: Path) -> None:
+    """Raise DataError unless ``source`` is a file (a CSV) or a folder with ``train/``."""
+    if source.is_file():
+        return
+    if not source.exists():
+        raise DataError(f"data path {source} does not exist")
+    if not (source / "train").is_dir():
+        raise DataError(f"{source} has no train/ folder (expected {source}/train/<emotion>/*)")
+
+
 def load_splits(source: Path, val_fraction: float = 0.1, seed: int = 1337) -> Splits:
     """Train and validation sets from a FER-2013 folder or CSV.
 
@@ -169,10 +179,7 @@ def load_splits(source: Path, val_fraction: float = 0.1, seed: int = 1337) -> Sp
             return Splits(splits["train"], splits["val"], "PublicTest rows of the CSV")
         train, val = stratified_split(splits["train"], val_fraction, seed)
         return Splits(train, val, f"stratified {val_fraction:.0%} of Training rows, seed {seed}")
-    if not source.exists():
-        raise DataError(f"data path {source} does not exist")
-    if not (source / "train").is_dir():
-        raise DataError(f"{source} has no train/ folder (expected {source}/train/<emotion>/*)")
+    check_source(source)
     train = load_folder_split(source / "train")
     for name in ("val", "test"):
         if (source / name).is_dir():
