@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from service.classifier import ModelLoadError, cpu_session
-from service.faces import Detection, Framing, scale_to_side
+from service.faces import Detection, Framing, keypoint_detections, scale_to_side
 from service.model_files import ANCHORS, NAME, decode_metadata
 
 # MediaPipe clips raw scores at +-100; 80 keeps exp() inside float32.
@@ -142,21 +142,6 @@ class BlazeFaceDetector:
         half = raw[:, 2:4] / 2
         boxes = np.concatenate([centre - half, centre + half], axis=1) / scale
         keypoints = (raw[:, 4:].reshape(len(keep), -1, 2) + anchors[:, np.newaxis, :]) / scale
-        found = []
-        for box, points, score in weighted_nms(boxes, keypoints, scores[keep], self.iou_threshold):
-            x0, y0, x1, y1 = (float(v) for v in box)
-            if x1 - x0 < min_face_size or y1 <= y0:
-                continue
-            left, right = sorted((float(p[0]), float(p[1])) for p in points[:2])
-            found.append(
-                Detection(
-                    x=round(x0),
-                    y=round(y0),
-                    w=round(x1 - x0),
-                    h=round(y1 - y0),
-                    score=round(score, 3),
-                    eyes=(left, right),
-                )
-            )
-        found.sort(key=lambda d: d.w * d.h, reverse=True)
-        return found[:max_faces]
+        faces = weighted_nms(boxes, keypoints, scores[keep], self.iou_threshold)
+        candidates = ((box, points[:2], score) for box, points, score in faces)
+        return keypoint_detections(candidates, min_face_size, max_faces)

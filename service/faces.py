@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -107,6 +108,30 @@ def scale_to_side(gray: np.ndarray, input_side: int) -> tuple[np.ndarray, float,
     return small, scale, padded
 
 
+def largest_first(found: list[Detection], max_faces: int) -> list[Detection]:
+    """The ``max_faces`` largest detections by box area: the order every detector returns."""
+    return sorted(found, key=lambda d: d.w * d.h, reverse=True)[:max_faces]
+
+
+def keypoint_detections(
+    candidates: Iterable[tuple[np.ndarray, np.ndarray, float]], min_face_size: int, max_faces: int
+) -> list[Detection]:
+    """Detections from a keypoint detector's faces after NMS: (box (4,) as x0, y0, x1, y1,
+    eye points (2, 2), score), in frame pixels. Boxes narrower than ``min_face_size`` or empty
+    are dropped; eyes are ordered leftmost first; largest first, at most ``max_faces``."""
+    found = []
+    for box, eyes, score in candidates:
+        x0, y0, x1, y1 = (float(v) for v in box)
+        if x1 - x0 < min_face_size or y1 <= y0:
+            continue
+        left, right = sorted((float(p[0]), float(p[1])) for p in eyes)
+        found.append(
+            Detection(x=round(x0), y=round(y0), w=round(x1 - x0), h=round(y1 - y0),
+                      score=round(float(score), 3), eyes=(left, right))
+        )  # fmt: skip
+    return largest_first(found, max_faces)
+
+
 class HaarDetector:
     """OpenCV's frontal-face Haar cascade, run on a frame downscaled to ``max_side``.
 
@@ -157,8 +182,7 @@ class HaarDetector:
             )
             for (x, y, w, h), n in zip(boxes, neighbours, strict=True)
         ]
-        found.sort(key=lambda d: d.w * d.h, reverse=True)
-        return found[:max_faces]
+        return largest_first(found, max_faces)
 
 
 def crop_faces(

@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from service.classifier import ModelLoadError, cpu_session
-from service.faces import Detection, Framing, scale_to_side
+from service.faces import Detection, Framing, keypoint_detections, scale_to_side
 from service.model_files import NAME, STRIDES, decode_metadata
 
 # Box side as a share of the FER-2013 crop side, and the crop centre's offset from the box
@@ -111,22 +111,8 @@ class YuNetDetector:
         tensor, scale = self._input(gray)
         outputs = self._session.run(self._outputs, {self._input_name: tensor})
         boxes, keypoints, scores = decode(outputs, self._strides, tensor.shape[3], self.min_score)
-        found = []
-        for i in suppress(boxes, scores, self.iou_threshold):
-            x0, y0, x1, y1 = (float(v) / scale for v in boxes[i])
-            if x1 - x0 < min_face_size or y1 <= y0:
-                continue
-            eyes = keypoints[i, :2] / scale
-            left, right = sorted((float(p[0]), float(p[1])) for p in eyes)
-            found.append(
-                Detection(
-                    x=round(x0),
-                    y=round(y0),
-                    w=round(x1 - x0),
-                    h=round(y1 - y0),
-                    score=round(float(scores[i]), 3),
-                    eyes=(left, right),
-                )
-            )
-        found.sort(key=lambda d: d.w * d.h, reverse=True)
-        return found[:max_faces]
+        candidates = (
+            (boxes[i] / scale, keypoints[i, :2] / scale, float(scores[i]))
+            for i in suppress(boxes, scores, self.iou_threshold)
+        )
+        return keypoint_detections(candidates, min_face_size, max_faces)

@@ -423,11 +423,13 @@ Face = tuple[float, np.ndarray]  # score; x, y, w, h and the landmarks' x, y (14
 def onnx_faces(session: Any, image: np.ndarray, min_score: float) -> list[Face]:
     """Faces from the rebuilt network, decoded and suppressed as the C++ detector does, the
     image padded with black to multiples of 32."""
+    from service.faces import STRIDE_MULTIPLE
     from service.yunet import decode, suppress
 
     height, width = image.shape[:2]
     channels = session.get_inputs()[0].shape[1]
-    pad_h, pad_w = -(-height // 32) * 32, -(-width // 32) * 32
+    pad_h = -(-height // STRIDE_MULTIPLE) * STRIDE_MULTIPLE
+    pad_w = -(-width // STRIDE_MULTIPLE) * STRIDE_MULTIPLE
     tensor = np.zeros((1, channels, pad_h, pad_w), np.float32)
     pixels = image.transpose(2, 0, 1) if image.ndim == 3 else image[np.newaxis]
     tensor[0, :, :height, :width] = pixels
