@@ -20,6 +20,7 @@ from typing import Any
 import keras
 import numpy as np
 
+from training.data import Splits, load_splits
 from training.errors import TrainingError
 from training.inference import INPUT_NAME
 from training.recipe import EnsembleRecipe, TrainConfig, member_configs
@@ -62,10 +63,9 @@ def load_members(recipe: EnsembleRecipe, run_dirs: Sequence[Path]) -> list[Membe
     return members
 
 
-def shared_val(members: Sequence[Member], data: Path | None) -> Any:
-    """The val faces every member was validated on; raises TrainingError if they differ."""
-    from training.data import load_splits
-
+def shared_val(members: Sequence[Member], data: Path | None) -> Splits:
+    """The splits of the val faces every member was validated on (loaded per member: the split
+    may depend on its seed); raises TrainingError if they differ."""
     splits = [
         load_splits(data or Path(m.config.data), m.config.val_fraction, m.config.seed)
         for m in members
