@@ -22,42 +22,51 @@ from typing import Any
 
 import cv2
 import numpy as np
-from onnxruntime.quantization import (
-    CalibrationDataReader,
-    CalibrationMethod,
-    QuantFormat,
-    QuantType,
-    quantize_static,
-)
-from onnxruntime.quantization.shape_inference import quant_pre_process
+import onnx
+from onnxruntime.quantization import CalibrationMethod
 
-from bench.detector_eval import load_fer_faces
 from bench.scenes import photo_scenes, source_photos
 from service.blazeface import BlazeFaceDetector
-from service.classifier import EmotionModel, cpu_session
+from service.classifier import cpu_session
 from service.config import BUNDLED_BLAZEFACE, BUNDLED_MODEL
+from service.model_files import read_card
+from training.data import as_model_input, load_folder_split
+from training.quantize import (
+    CALIBRATION_SEED,
+    calibration_faces,
+    in_batches,
+    late_block_convs,
+    quantize_int8,
+)
+
+# The float32 classifier: the bundled model's int8 source, or the bundled model itself.
+FLOAT_MODEL = BUNDLED_MODEL.parent / read_card(BUNDLED_MODEL).get("quantization", {}).get(
+    "source", {}
+).get("file", BUNDLED_MODEL.name)
 
 ROOT = Path(__file__).resolve().parents[1]
-# label -> (calibration faces per class, quantize_static options); every variant quantizes
-# weights per channel to int8 in QDQ format.
 CONV_ONLY = {"op_types_to_quantize": ["Conv"]}
-CALIBRATION_BATCH = 56  # divides 7 x 40 and 7 x 200 faces
-CLASSIFIER_VARIANTS: dict[str, tuple[int, dict[str, Any]]] = {
+
+
+def late_blocks(first: int) -> Callable[[onnx.ModelProto], dict[str, Any]]:
+    """quantize_static options for the convolutions of MobileNet blocks ``first``-13 (the
+    rule of ``training.quantize``, which ships ``first`` = 7)."""
+    return lambda model: {"nodes_to_quantize": late_block_convs(model, first)}
+
+
+# label -> (calibration train faces per class, quantize_static options, or a function of the
+# model that returns them); every variant quantizes weights per channel to int8 in QDQ format.
+ClassifierOptions = dict[str, Any] | Callable[[onnx.ModelProto], dict[str, Any]]
+CLASSIFIER_VARIANTS: dict[str, tuple[int, ClassifierOptions]] = {
     "every op, uint8 activations, MinMax, 280 faces": (40, {}),
-    "convolutions, uint8 activations, MinMax, 280 faces": (40, CONV_ONLY),
-    "convolutions + MatMul, int8 symmetric activations, MinMax, 280 faces": (
-        40,
+    "every op, uint8 activations, percentile 99.999, 1,400 faces": (
+        200,
         {
-            "op_types_to_quantize": ["Conv", "MatMul"],
-            "activation_type": QuantType.QInt8,
-            "extra_options": {"ActivationSymmetric": True},
+            "calibrate_method": CalibrationMethod.Percentile,
+            "extra_options": {"CalibPercentile": 99.999},
         },
     ),  # fmt: skip
-    "convolutions, uint8 activations, MinMax, 1,400 faces": (200, CONV_ONLY),
-    "convolutions, uint8 activations, entropy, 1,400 faces": (
-        200,
-        {**CONV_ONLY, "calibrate_method": CalibrationMethod.Entropy},
-    ),  # fmt: skip
+    "convolutions, uint8 activations, MinMax, 280 faces": (40, CONV_ONLY),
     "convolutions, uint8 activations, percentile 99.99, 1,400 faces": (
         200,
         {
@@ -66,37 +75,11 @@ CLASSIFIER_VARIANTS: dict[str, tuple[int, dict[str, Any]]] = {
             "extra_options": {"CalibPercentile": 99.99},
         },
     ),  # fmt: skip
+    "convolutions of blocks 3-13, MinMax, 280 faces": (40, late_blocks(3)),
+    "convolutions of blocks 5-13, MinMax, 280 faces": (40, late_blocks(5)),
+    "convolutions of blocks 7-13, MinMax, 280 faces (shipped)": (40, late_blocks(7)),
+    "convolutions of blocks 9-13, MinMax, 280 faces": (40, late_blocks(9)),
 }
-
-
-class Batches(CalibrationDataReader):
-    """Feeds calibration inputs to onnxruntime's quantizer."""
-
-    def __init__(self, name: str, inputs: list[np.ndarray]) -> None:
-        self._inputs = iter([{name: x} for x in inputs])
-
-    def get_next(self) -> dict[str, np.ndarray] | None:
-        return next(self._inputs, None)
-
-
-def quantize(
-    model: Path, name: str, calibration: list[np.ndarray], out: Path, **options: Any
-) -> Path:
-    """A QDQ int8 copy of ``model`` at ``out``; ``options`` go to ``quantize_static``."""
-    prepared = out.with_suffix(".pre.onnx")
-    quant_pre_process(str(model), str(prepared), skip_symbolic_shape=True)
-    settings: dict[str, Any] = {"activation_type": QuantType.QUInt8, **options}
-    quantize_static(str(prepared), str(out), Batches(name, calibration),
-                    quant_format=QuantFormat.QDQ, per_channel=True,
-                    weight_type=QuantType.QInt8, **settings)  # fmt: skip
-    return out
-
-
-def calibration_batches(faces: list[tuple[np.ndarray, int]], size: int) -> list[np.ndarray]:
-    """(size, 48, 48, 1) float32 batches of equal size (the histogram calibrators need that);
-    a remainder smaller than ``size`` is left out."""
-    return [np.stack([f for f, _ in faces[i : i + size]]).astype(np.float32)[..., None]
-            for i in range(0, len(faces) - size + 1, size)]  # fmt: skip
 
 
 def median_ms(call: Callable[[], object], runs: int = 100) -> float:
@@ -116,10 +99,9 @@ def main() -> None:
     parser.add_argument("--fer", type=Path, default=ROOT.parent / "shared/data/fer2013")
     args = parser.parse_args()
     cv2.setNumThreads(1)
-    labels = EmotionModel(BUNDLED_MODEL).labels
-    val = load_fer_faces(args.fer / "val", labels, 10**6, seed=0)
-    val_x = np.stack([f for f, _ in val]).astype(np.float32)[..., np.newaxis]
-    val_y = np.array([label for _, label in val])
+    val = load_folder_split(args.fer / "val", progress=False)
+    val_x, val_y = as_model_input(val.images), val.labels
+    train = load_folder_split(args.fer / "train", progress=False)
     detector = BlazeFaceDetector(BUNDLED_BLAZEFACE)
     frames = [s.gray for s in photo_scenes(source_photos(ROOT / "test-output/cache"), 60, 0, 99)]
     frame_input = detector._input(frames[0])[0]
@@ -130,19 +112,22 @@ def main() -> None:
                                 for i in range(0, len(val_x), 64)])  # fmt: skip
         ms = median_ms(partial(session.run, None, {"face": val_x[:1]}))
         accuracy = float(np.mean(probs.argmax(axis=1) == val_y))
-        print(f"| classifier {BUNDLED_MODEL.stem} | {variant} | {ms:.2f} | {accuracy:.2%} |")
+        print(f"| classifier {FLOAT_MODEL.stem} | {variant} | {ms:.2f} | {accuracy:.2%} |")
 
     print("| model | variant | ms, 1 thread | val top-1 |\n|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
-        classifier_row("float32", BUNDLED_MODEL)
+        classifier_row("float32", FLOAT_MODEL)
+        graph = onnx.load(str(FLOAT_MODEL))
         for i, (variant, (per_class, options)) in enumerate(CLASSIFIER_VARIANTS.items()):
-            calibration = load_fer_faces(args.fer / "train", labels, per_class, seed=5)
-            batches = calibration_batches(calibration, CALIBRATION_BATCH)
+            calibration = calibration_faces(train, per_class, CALIBRATION_SEED)
+            batches = in_batches(calibration)
+            settings = options(graph) if callable(options) else options
             out = Path(tmp) / f"cls{i}.onnx"
-            classifier_row(f"int8, {variant}", quantize(BUNDLED_MODEL, "face", batches, out,
-                                                        **options))  # fmt: skip
+            quantize_int8(FLOAT_MODEL, out, batches, **settings)
+            classifier_row(f"int8, {variant}", out)
         inputs = [detector._input(gray)[0] for gray in frames]
-        int8_detector = quantize(BUNDLED_BLAZEFACE, "input", inputs, Path(tmp) / "det.onnx")
+        int8_detector = Path(tmp) / "det.onnx"
+        quantize_int8(BUNDLED_BLAZEFACE, int8_detector, inputs)
         for variant, path in (("float32", BUNDLED_BLAZEFACE), ("int8", int8_detector)):
             session = cpu_session(path, 1)
             ms = median_ms(partial(session.run, None, {"input": frame_input}))

@@ -20,7 +20,7 @@ from service.bounds import (
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 BUNDLED_MODELS_DIR = PROJECT_ROOT / "models"
-BUNDLED_MODEL = BUNDLED_MODELS_DIR / "fer-mobilenet-64x2.onnx"
+BUNDLED_MODEL = BUNDLED_MODELS_DIR / "fer-mobilenet-64x2-int8.onnx"
 BUNDLED_BLAZEFACE = BUNDLED_MODELS_DIR / "blazeface-back.onnx"
 BUNDLED_YUNET = BUNDLED_MODELS_DIR / "yunet-s.onnx"
 # The file each DNN detector loads unless FER_DETECTOR_MODEL_PATH names another.

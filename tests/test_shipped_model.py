@@ -11,7 +11,7 @@ import onnxruntime as ort
 import pytest
 
 from service.config import BUNDLED_MODEL
-from service.model_files import decode_metadata, read_card
+from service.model_files import decode_metadata, read_card, sha256_of
 from tests.helpers.paths import FER_DATA, needs_fer_data
 from training.labels import EMOTIONS
 
@@ -45,14 +45,27 @@ def test_model_card_describes_this_exact_file() -> None:
     assert (BUNDLED_MODEL.parent / "README.md").read_text().count(BUNDLED_MODEL.name) >= 1
     for name in ("confusion_matrix.png", "report.txt"):
         assert (ASSETS / name).is_file(), name
-    if card["backbone"] != "ensemble":
-        assert card["command"].startswith("python -m training train")
-        runs = [(card["training"]["summary"], card["command"], ASSETS)]
+    trained, assets = card, ASSETS
+    if "quantization" in card:  # an int8 copy (training.quantize) of a float model shipped beside
+        assert card["command"].startswith("python -m training quantize")
+        source = card["quantization"]["source"]
+        trained = read_card(BUNDLED_MODEL.parent / source["file"])
+        assert (
+            trained["sha256"]
+            == source["sha256"]
+            == sha256_of(BUNDLED_MODEL.parent / source["file"])
+        )
+        assert card["training"] == trained["training"]
+        assert card["parity"]["val_accuracy_drop"] <= 0.005
+        assets = BUNDLED_MODEL.parent / source["file"].removesuffix(".onnx")
+    if trained["backbone"] != "ensemble":
+        assert trained["command"].startswith("python -m training train")
+        runs = [(trained["training"]["summary"], trained["command"], assets)]
     else:  # an ensemble (training.ensemble): each member run has its curves in a subfolder
-        assert card["command"].startswith("python -m training ensemble")
-        members = card["training"]["ensemble"]["members"]
-        assert len(members) == len(card["members"]) >= 2
-        runs = [(m, m["command"], ASSETS / Path(m["recipe"]).stem) for m in members]
+        assert trained["command"].startswith("python -m training ensemble")
+        members = trained["training"]["ensemble"]["members"]
+        assert len(members) == len(trained["members"]) >= 2
+        runs = [(m, m["command"], assets / Path(m["recipe"]).stem) for m in members]
     for summary, command, folder in runs:
         assert command.startswith("python -m training train")
         assert summary["train_minutes"] > 0

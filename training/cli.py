@@ -1,4 +1,5 @@
-"""``python -m training train|evaluate|export|checkpoint|plot|ensemble|predict|export-detector``.
+"""``python -m training COMMAND``: train, evaluate, export, checkpoint, plot, ensemble, quantize,
+predict, export-detector.
 
 Every problem the user can fix ends in one line (``error: ...``, exit status 2): the package
 raises ``TrainingError`` and this module catches it once.
@@ -121,8 +122,9 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     import keras
 
     from training.data import load_splits
-    from training.evaluate import evaluate_model, write_report
+    from training.evaluate import evaluate_model
     from training.plots import plot_run
+    from training.report import write_report
     from training.run_paths import RunPaths
 
     paths = RunPaths(args.run_dir)
@@ -165,6 +167,47 @@ def _add_ensemble(sub: argparse._SubParsersAction) -> None:
     )  # fmt: skip
     p.add_argument("--run-dir", required=True, type=Path, help="where report and export go")
     p.add_argument("--data", type=Path, help="override the members' data path")
+
+
+def _run_quantize(args: argparse.Namespace) -> int:
+    from training.quantize import quantize_classifier
+
+    report, path = quantize_classifier(
+        args.model, args.data, args.run_dir, args.from_block, args.per_class, args.seed,
+        args.max_drop,
+    )  # fmt: skip
+    print(f"\nint8 val accuracy {report['accuracy']:.2%}; exported {path} (checked on val)")
+    return 0
+
+
+def _add_quantize(sub: argparse._SubParsersAction) -> None:
+    from training.quantize import (
+        CALIBRATION_PER_CLASS,
+        CALIBRATION_SEED,
+        DEFAULT_FROM_BLOCK,
+        MAX_ACCURACY_DROP,
+    )
+
+    p = sub.add_parser(
+        "quantize",
+        help="int8 copy of an exported classifier (its late MobileNet blocks), scored on val",
+    )
+    p.add_argument("--model", required=True, type=Path, help="the float32 .onnx to quantize")
+    p.add_argument("--data", required=True, type=Path, help="FER-2013 folder (train/, val/)")
+    p.add_argument("--run-dir", required=True, type=Path, help="where report and export go")
+    p.add_argument(
+        "--from-block", type=int, choices=range(1, 14), default=DEFAULT_FROM_BLOCK,
+        metavar="1-13", help=f"first MobileNet block quantized (default {DEFAULT_FROM_BLOCK})",
+    )  # fmt: skip
+    p.add_argument(
+        "--per-class", type=int, default=CALIBRATION_PER_CLASS,
+        help=f"calibration train faces per emotion (default {CALIBRATION_PER_CLASS})",
+    )  # fmt: skip
+    p.add_argument("--seed", type=int, default=CALIBRATION_SEED, help="calibration draw")
+    p.add_argument(
+        "--max-drop", type=float, default=MAX_ACCURACY_DROP,
+        help=f"largest val top-1 loss accepted, as a fraction (default {MAX_ACCURACY_DROP})",
+    )  # fmt: skip
 
 
 def _run_checkpoint(args: argparse.Namespace) -> int:
@@ -257,6 +300,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("plot", help="draw a run's curves and confusion matrix")
     p.add_argument("--run-dir", required=True, type=Path)
     _add_ensemble(sub)
+    _add_quantize(sub)
     _add_export_detector(sub)
     p = sub.add_parser("predict", help="emotions of face images (files or folders)")
     p.add_argument("--model", required=True, type=Path, help=".onnx or .keras model")
@@ -270,7 +314,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handlers = {"train": _run_train, "evaluate": _run_evaluate, "export": _run_export,
                 "plot": _run_plot, "predict": _run_predict, "checkpoint": _run_checkpoint,
-                "ensemble": _run_ensemble, "export-detector": _run_export_detector}  # fmt: skip
+                "ensemble": _run_ensemble, "quantize": _run_quantize,
+                "export-detector": _run_export_detector}  # fmt: skip
     try:
         return handlers[args.command](args)
     except TrainingError as exc:

@@ -53,6 +53,11 @@ class Splits:
     val_source: str
 
 
+def as_model_input(images: np.ndarray) -> np.ndarray:
+    """(N, H, W) uint8 faces -> (N, H, W, 1) float32 in 0..255, the exported graph's input."""
+    return images[..., np.newaxis].astype(np.float32)
+
+
 def decode_face(data: bytes, source: str, size: int = CROP_SIZE) -> np.ndarray:
     """Decode encoded image bytes to a size x size grayscale uint8 array."""
     image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE)

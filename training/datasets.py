@@ -12,13 +12,8 @@ import math
 import keras
 import numpy as np
 
-from training.data import FaceSet
+from training.data import FaceSet, as_model_input
 from training.labels import EMOTIONS
-
-
-def as_model_input(images: np.ndarray) -> np.ndarray:
-    """(N, H, W) uint8 faces -> (N, H, W, 1) float32 in 0..255, the exported graph's input."""
-    return images[..., np.newaxis].astype(np.float32)
 
 
 class FaceBatches(keras.utils.PyDataset):

@@ -112,9 +112,10 @@ def build_ensemble(
     Writes ``out_dir``'s report, plots (confusion matrix), ``ensemble.json`` and
     ``export/<name>.onnx`` + card. Returns (report, ONNX path). Needs the TensorFlow backend.
     """
-    from training.evaluate import evaluate_model, write_report
+    from training.evaluate import evaluate_model
     from training.export import PARITY_FACES, ensemble_metadata, export_model, write_model_card
     from training.plots import plot_run
+    from training.report import write_report
 
     recipe = EnsembleRecipe.load(recipe_path)
     members = load_members(recipe, run_dirs)

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import keras
 
 from training.data import FaceSet
 from training.inference import predict_probs
-from training.report import classification_report, format_report
-from training.run_paths import RunPaths
+from training.report import classification_report
 
 
 def evaluate_model(
@@ -21,11 +19,3 @@ def evaluate_model(
     report = classification_report(faces.labels, probs)
     report["flip_tta"], report["tta_shift"] = flip_tta, shift
     return report
-
-
-def write_report(report: dict[str, Any], paths: RunPaths) -> str:
-    """Write the run's report.json and report.txt; return the table."""
-    table = format_report(report)
-    paths.report_json.write_text(json.dumps(report, indent=2) + "\n")
-    paths.report_txt.write_text(table + "\n")
-    return table

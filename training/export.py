@@ -38,7 +38,7 @@ from service.model_files import (
     write_card,
 )
 from training import __version__
-from training.datasets import as_model_input
+from training.data import as_model_input
 from training.errors import TrainingError
 from training.inference import INPUT_NAME, inference_model
 from training.labels import CROP_SIZE, EMOTIONS

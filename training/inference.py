@@ -13,7 +13,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from training.datasets import as_model_input
+from training.data import as_model_input
 
 INPUT_NAME = "face"
 

@@ -1,12 +1,15 @@
-"""Classification metrics from labels and probabilities (numpy only), and a readable table."""
+"""Classification metrics from labels and probabilities (numpy only), a readable table, and
+the run's report files."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import numpy as np
 
 from training.labels import EMOTIONS
+from training.run_paths import RunPaths
 
 
 def classification_report(labels: np.ndarray, probs: np.ndarray) -> dict[str, Any]:
@@ -63,3 +66,11 @@ def format_report(report: dict[str, Any]) -> str:
     for name, row in zip(names, report["confusion_matrix"], strict=True):
         lines.append(f"{name:<10}" + "".join(f"{v:>9d}" for v in row))
     return "\n".join(lines)
+
+
+def write_report(report: dict[str, Any], paths: RunPaths) -> str:
+    """Write the run's report.json and report.txt; return the table."""
+    table = format_report(report)
+    paths.report_json.write_text(json.dumps(report, indent=2) + "\n")
+    paths.report_txt.write_text(table + "\n")
+    return table

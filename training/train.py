@@ -224,8 +224,9 @@ def phase2_full(
 
 def finish(config: TrainConfig, paths: RunPaths, splits: Splits, train_minutes: float) -> Path:
     """Evaluate the best checkpoint on val, write report, summary and plots, export ONNX."""
-    from training.evaluate import evaluate_model, write_report
+    from training.evaluate import evaluate_model
     from training.plots import plot_run
+    from training.report import write_report
 
     best = keras.models.load_model(str(paths.best), compile=False)
     val = splits.val

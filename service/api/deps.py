@@ -13,7 +13,7 @@ from service.errors import NotReady, Unauthorized
 from service.state import AppState
 
 
-def get_state(connection: HTTPConnection) -> AppState:
+async def get_state(connection: HTTPConnection) -> AppState:
     """The running app's state (HTTP requests and WebSockets alike)."""
     state: AppState = connection.app.state.fer
     return state
@@ -25,9 +25,9 @@ def check_ready(state: AppState) -> None:
         raise NotReady("the model is still warming up")
 
 
-def get_ready_state(connection: HTTPConnection) -> AppState:
+async def get_ready_state(connection: HTTPConnection) -> AppState:
     """The state, or NotReady (503) while the model is still warming up."""
-    state = get_state(connection)
+    state: AppState = connection.app.state.fer
     check_ready(state)
     return state
 
@@ -55,11 +55,11 @@ def check_api_key(state: AppState, connection: HTTPConnection) -> None:
         )
 
 
-def require_api_key(
+async def require_api_key(
     connection: HTTPConnection, _: Annotated[str | None, Security(_api_key_header)]
 ) -> None:
     """401 unless the request carries a configured key (declares the header in OpenAPI)."""
-    check_api_key(get_state(connection), connection)
+    check_api_key(connection.app.state.fer, connection)
 
 
 State = Annotated[AppState, Depends(get_state)]

@@ -7,56 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
-import pytest
 
-from tests.training.test_train_export import onnx_file, run_cli
-from training.data import load_folder_split
-from training.datasets import as_model_input
+from tests.helpers.training_cli import onnx_file, run_cli
+from tests.training.conftest import write_json
+from training.data import as_model_input, load_folder_split
 from training.labels import EMOTIONS
-
-MEMBER_RECIPE = {
-    "weights": "none", "input_size": 48, "alpha": 0.25, "batch_size": 16, "frozen_epochs": 1,
-    "epochs": 1, "fast_dev_run": True,
-}  # fmt: skip
-
-
-def write_json(path: Path, values: dict[str, object]) -> Path:
-    path.write_text(json.dumps(values))
-    return path
-
-
-@pytest.fixture(scope="module")
-def members(small_fer_folder: Path, tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
-    """Two fast-dev runs of one recipe file, seeds 1 and 2."""
-    root = tmp_path_factory.mktemp("ensemble")
-    recipe = write_json(root / "tiny.json", MEMBER_RECIPE)
-    runs = []
-    for seed in (1, 2):
-        run_dir = root / f"seed{seed}"
-        done = run_cli(
-            "train", "--config", str(recipe), "--data", str(small_fer_folder),
-            "--run-dir", str(run_dir), "--seed", str(seed),
-        )  # fmt: skip
-        assert done.returncode == 0, done.stderr[-3000:]
-        runs.append(run_dir)
-    return runs
-
-
-@pytest.fixture(scope="module")
-def ensemble_run(members: list[Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
-    recipe_dir = members[0].parent
-    recipe = write_json(
-        recipe_dir / "pair.json",
-        {"name": "tiny-pair", "members": [str(recipe_dir / "tiny.json")] * 2},
-    )
-    out = tmp_path_factory.mktemp("ensemble_out")
-    done = run_cli(
-        "ensemble", "--config", str(recipe), "--members", *map(str, members),
-        "--run-dir", str(out),
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert "ensemble val accuracy" in done.stdout
-    return out
 
 
 def probabilities(model: Path, faces: np.ndarray) -> np.ndarray:

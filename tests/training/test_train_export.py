@@ -4,7 +4,6 @@ what the exported ONNX file holds."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +13,7 @@ import onnx
 import pytest
 
 from tests.helpers.paths import HAS_IMAGENET_WEIGHTS, ROOT
+from tests.helpers.training_cli import onnx_file, run_cli
 from training.data import load_folder_split
 from training.labels import EMOTIONS
 
@@ -21,14 +21,6 @@ REQUIRED_METADATA = {
     "name", "version", "labels", "crop", "backbone", "alpha", "input_size", "flip_tta",
     "training_data", "val_metrics", "weights_source", "exported_with", "created", "parity",
 }  # fmt: skip
-
-
-def run_cli(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    """``python -m training ARGS`` in a child process (its own Keras backend)."""
-    return subprocess.run(
-        [sys.executable, "-m", "training", *args],
-        capture_output=True, text=True, cwd=ROOT, env={**os.environ, **env}, timeout=900,
-    )  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -51,11 +43,6 @@ def test_training_ran_on_torch_and_exported_under_tensorflow(fast_run: Path) -> 
     assert json.loads((fast_run / "train_summary.json").read_text())["backend"] == "torch"
     props = {p.key: p.value for p in onnx.load(str(onnx_file(fast_run))).metadata_props}
     assert json.loads(props["exported_with"])["tensorflow"]
-
-
-def onnx_file(run_dir: Path) -> Path:
-    (path,) = (run_dir / "export").glob("*.onnx")
-    return path
 
 
 def test_run_directory_holds_every_artefact(fast_run: Path) -> None:
