@@ -53,5 +53,7 @@ class LimitAndCount:
                 await self.app(scope, receive, send_and_note)
         finally:
             route = str(getattr(scope.get("route"), "path", "unmatched"))
-            self.metrics.requests.labels(route, str(status)).inc()
-            self.metrics.request_seconds.labels(route).observe(time.perf_counter() - started)
+            self.metrics.child(self.metrics.requests, route, str(status)).inc()
+            self.metrics.child(self.metrics.request_seconds, route).observe(
+                time.perf_counter() - started
+            )

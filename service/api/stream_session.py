@@ -158,13 +158,13 @@ class StreamSession:
 
     def _accept_frame(self, data: bytes) -> None:
         self.received += 1
-        self.state.metrics.stream_frames.labels("received").inc()
+        self.state.metrics.child(self.state.metrics.stream_frames, "received").inc()
         seq = self.next_seq if self.next_seq is not None else self.received
         t_ms = float(self.next_ts) if self.next_ts is not None else time.monotonic() * 1000
         self.next_seq = self.next_ts = None
         if self.pending is not None:  # latest frame wins; the stale one is counted
             self.dropped += 1
-            self.state.metrics.stream_frames.labels("dropped").inc()
+            self.state.metrics.child(self.state.metrics.stream_frames, "dropped").inc()
         self.pending = Frame(seq, data, t_ms)
         self.wakeup.set()
 
@@ -224,7 +224,7 @@ class StreamSession:
             analysis = await state.analyzer.frame(frame.data, limits, self.tracker, frame.t_ms)
         except ServiceError as exc:
             self.failed += 1
-            state.metrics.stream_frames.labels("failed").inc()
+            state.metrics.child(state.metrics.stream_frames, "failed").inc()
             error = StreamError(
                 seq=frame.seq,
                 error=ErrorDetail(code=exc.code, message=exc.message),
@@ -234,7 +234,7 @@ class StreamSession:
             await self._send(error.model_dump_json())
             return
         self.processed += 1
-        state.metrics.stream_frames.labels("processed").inc()
+        state.metrics.child(state.metrics.stream_frames, "processed").inc()
         result = StreamResult(
             seq=frame.seq,
             faces=stream_faces_of(analysis, state.model.labels),
