@@ -22,6 +22,7 @@ import argparse
 import asyncio
 import http.client
 import json
+import os
 import platform
 import re
 import subprocess
@@ -108,12 +109,15 @@ def rest_load(
     seconds: float,
     requests: int | None = None,
     client: str = "stdlib",
+    server_pid: int | None = None,
+    expect: int = 200,
 ) -> dict[str, Any]:
     """``concurrency`` clients POSTing back to back for ``seconds``, or until ``requests``
     requests have been sent when given. ``client``: the load generator (``LOAD_CLIENTS``);
     the default, stdlib ``http.client`` on keep-alive connections with the body encoded once,
     leaves the shared CPU to the server as far as a Python client can. Also reports the
-    generator's own CPU milliseconds per request."""
+    generator's own CPU milliseconds per request, and the server's with ``server_pid`` (a
+    local process). Latencies and requests/s count the responses with status ``expect``."""
     latencies: list[float] = []
     statuses: dict[int, int] = {}
     lock = threading.Lock()
@@ -134,10 +138,11 @@ def rest_load(
             elapsed = (time.perf_counter() - start) * 1000
             with lock:
                 statuses[status] = statuses.get(status, 0) + 1
-                if status == 200:
+                if status == expect:
                     latencies.append(elapsed)
 
     threads = [threading.Thread(target=run, args=(post,)) for post in posters]
+    server_began = cpu_seconds(server_pid) if server_pid else 0.0
     began, cpu_began = time.perf_counter(), time.process_time()
     for t in threads:
         t.start()
@@ -145,9 +150,12 @@ def rest_load(
         t.join()
     wall = time.perf_counter() - began
     sent = max(1, sum(statuses.values()))
+    server_ms = (cpu_seconds(server_pid) - server_began) * 1000 / sent if server_pid else None
     return {
+        "server_cpu_ms_per_request": server_ms,
         "concurrency": concurrency,
         "client": client,
+        "expect": expect,
         "requests_per_s": len(latencies) / wall,
         "p50_ms": percentile(latencies, 50),
         "p95_ms": percentile(latencies, 95),
@@ -224,6 +232,12 @@ def stage_means(url: str) -> dict[str, float]:
     return {k: 1000 * float(sums[k]) / max(1.0, float(counts[k])) for k in sums}
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a local process has used (its threads included)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_mb(pid: int, field: str = "VmRSS") -> float:
     """Resident (VmRSS) or peak resident (VmHWM) memory of a local process in MB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -267,17 +281,25 @@ def main() -> None:
     machine = f"{platform.machine()}, {platform.platform()}"
     results: dict[str, Any] = {"machine": machine, "date": time.strftime("%Y-%m-%d %H:%M")}
     results.update(rest=[], ws={})
+    pid = proc.pid if proc is not None else None
     try:
         for faces in (1, 3) if args.only != "streams" else ():
             image = frame(faces)
             rest_load(url, image, 2, 1.0)  # warm the path
             for concurrency in sorted({1, 4, PEER_CONCURRENCY, 16}):
-                row = rest_load(url, image, concurrency, args.seconds)
+                row = rest_load(url, image, concurrency, args.seconds, server_pid=pid)
                 row["faces"] = faces
                 results["rest"].append(row)
             if faces == 1:  # the same row with the earlier, heavier load generator
-                row = rest_load(url, image, PEER_CONCURRENCY, args.seconds, client="httpx")
+                row = rest_load(
+                    url, image, PEER_CONCURRENCY, args.seconds, client="httpx", server_pid=pid
+                )
                 results["rest_httpx"] = row | {"faces": 1}
+        if args.only != "streams":  # what HTTP, multipart, routing and the error body cost
+            row = rest_load(
+                url, b"", PEER_CONCURRENCY, args.seconds / 2, server_pid=pid, expect=422
+            )
+            results["rest_empty_upload"] = row | {"faces": "empty upload (422)"}
         one = frame(1)
         if args.only != "streams":
             results["peer"] = fer_peer(one, args.seconds)
@@ -302,13 +324,15 @@ def main() -> None:
 
     print(f"machine: {results['machine']}, {results['date']}\n")
     print("| REST /v1/predict | faces | concurrency | req/s | p50 ms | p95 ms | p99 ms | errors "
-          "| client CPU ms/request |")  # fmt: skip
-    print("|---|---|---|---|---|---|---|---|---|")
-    rows = results["rest"] + ([results["rest_httpx"]] if "rest_httpx" in results else [])
-    for r in rows:
-        errors = sum(v for k, v in r["statuses"].items() if k != 200)
+          "| server CPU ms/request | client CPU ms/request |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    extra = [results[k] for k in ("rest_httpx", "rest_empty_upload") if k in results]
+    for r in results["rest"] + extra:
+        errors = sum(v for k, v in r["statuses"].items() if k != r["expect"])
+        server = r["server_cpu_ms_per_request"]
         cells = [r["faces"], r["concurrency"], f"{r['requests_per_s']:.1f}", f"{r['p50_ms']:.1f}",
                  f"{r['p95_ms']:.1f}", f"{r['p99_ms']:.1f}", errors,
+                 "" if server is None else f"{server:.2f}",
                  f"{r['client_cpu_ms_per_request']:.2f} ({r['client']})"]  # fmt: skip
         print("| 640x480 JPEG | " + " | ".join(str(c) for c in cells) + " |")
     if results.get("peer"):
