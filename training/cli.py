@@ -170,13 +170,16 @@ def _add_ensemble(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_quantize(args: argparse.Namespace) -> int:
+    from service.model_files import read_card
     from training.quantize import quantize_classifier
 
     report, path = quantize_classifier(
         args.model, args.data, args.run_dir, args.from_block, args.per_class, args.seed,
         args.max_drop,
     )  # fmt: skip
-    print(f"\nint8 val accuracy {report['accuracy']:.2%}; exported {path} (checked on val)")
+    drop = report["accuracy"] - read_card(path)["quantization"]["source"]["val_accuracy"]
+    print(f"\nint8 val accuracy {report['accuracy']:.2%} ({100 * drop:+.2f} points against "
+          f"{args.model.name}); exported {path}")  # fmt: skip
     return 0
 
 
@@ -191,6 +194,10 @@ def _add_quantize(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "quantize",
         help="int8 copy of an exported classifier (its late MobileNet blocks), scored on val",
+        description="Quantize the convolutions of MobileNet v1 blocks FROM-BLOCK-13 of an "
+        "exported float32 classifier to int8 (onnxruntime static quantization, calibrated on "
+        "FER-2013 train faces), score copy and source on val, and export the copy with its card "
+        "when it is at most MAX-DROP below the source.",
     )
     p.add_argument("--model", required=True, type=Path, help="the float32 .onnx to quantize")
     p.add_argument("--data", required=True, type=Path, help="FER-2013 folder (train/, val/)")
@@ -200,14 +207,30 @@ def _add_quantize(sub: argparse._SubParsersAction) -> None:
         metavar="1-13", help=f"first MobileNet block quantized (default {DEFAULT_FROM_BLOCK})",
     )  # fmt: skip
     p.add_argument(
-        "--per-class", type=int, default=CALIBRATION_PER_CLASS,
+        "--per-class", type=_at_least(1, int), default=CALIBRATION_PER_CLASS,
         help=f"calibration train faces per emotion (default {CALIBRATION_PER_CLASS})",
     )  # fmt: skip
-    p.add_argument("--seed", type=int, default=CALIBRATION_SEED, help="calibration draw")
     p.add_argument(
-        "--max-drop", type=float, default=MAX_ACCURACY_DROP,
+        "--seed", type=int, default=CALIBRATION_SEED,
+        help=f"calibration draw (default {CALIBRATION_SEED})",
+    )  # fmt: skip
+    p.add_argument(
+        "--max-drop", type=_at_least(0, float), default=MAX_ACCURACY_DROP,
         help=f"largest val top-1 loss accepted, as a fraction (default {MAX_ACCURACY_DROP})",
     )  # fmt: skip
+
+
+def _at_least(low: float, kind: type[int] | type[float]) -> Any:
+    """An argparse type: ``kind`` values >= ``low``."""
+
+    def parse(text: str) -> int | float:
+        value = kind(text)
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be at least {low}, got {text}")
+        return value
+
+    parse.__name__ = kind.__name__  # argparse names the type in its error message
+    return parse
 
 
 def _run_checkpoint(args: argparse.Namespace) -> int:

@@ -145,7 +145,20 @@ def quantize_late_blocks(
             "(only the mobilenet backbone's layer names are known)"
         )
     quantize_int8(source, out, in_batches(calibration), nodes_to_quantize=nodes)
+    made = int8_convolutions(onnx.load(str(out)))
+    if made != set(nodes):
+        raise QuantizationError(
+            f"onnxruntime quantized {len(made)} convolutions of {out.name}, not the "
+            f"{len(nodes)} of blocks {from_block}-13"
+        )
     return len(nodes)
+
+
+def int8_convolutions(model: onnx.ModelProto) -> set[str]:
+    """Names of the Conv nodes whose weights come through a DequantizeLinear (QDQ int8)."""
+    made_by = {out: node.op_type for node in model.graph.node for out in node.output}
+    return {n.name for n in model.graph.node
+            if n.op_type == "Conv" and made_by.get(n.input[1]) == "DequantizeLinear"}  # fmt: skip
 
 
 def probabilities(model: Path, faces: np.ndarray) -> np.ndarray:
@@ -154,6 +167,47 @@ def probabilities(model: Path, faces: np.ndarray) -> np.ndarray:
     name = session.get_inputs()[0].name
     return np.concatenate([session.run(None, {name: faces[i : i + 256]})[0]
                            for i in range(0, len(faces), 256)])  # fmt: skip
+
+
+def _classifier_metadata(source: Path) -> dict[str, Any]:
+    """The metadata of a float32 classifier exported by training; QuantizationError otherwise."""
+    if not source.is_file():
+        raise QuantizationError(f"model {source} is not a file")
+    try:
+        model = onnx.load(str(source), load_external_data=False)
+    except Exception as exc:  # protobuf and onnx raise several types for a file that is not ONNX
+        raise QuantizationError(f"{source} is not an ONNX model ({type(exc).__name__})") from None
+    meta = decode_metadata({p.key: p.value for p in model.metadata_props})
+    if meta.get(KIND) != EMOTION_CLASSIFIER:
+        raise QuantizationError(f"{source} is not an emotion classifier exported by training")
+    if "quantization" in meta:
+        raise QuantizationError(f"{source} is already an int8 copy; quantize its float32 source")
+    return meta
+
+
+def _score(
+    source: Path, copy: Path, val: FaceSet, meta: dict[str, Any], max_drop: float
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """Reports of ``copy`` and ``source`` on ``val``, and their parity (``passed`` when the
+    copy's top-1 is at most ``max_drop`` below the source's)."""
+    faces = as_model_input(val.images)
+    reference = probabilities(source, faces)
+    probs = probabilities(copy, faces)
+    source_report = classification_report(val.labels, reference)
+    report = classification_report(val.labels, probs)
+    report["flip_tta"], report["tta_shift"] = meta.get("flip_tta"), meta.get("tta_shift")
+    drop = source_report["accuracy"] - report["accuracy"]
+    first = slice(0, PARITY_FACES)
+    parity = {
+        "reference": f"{source.name} (float32) on the first {PARITY_FACES} val faces",
+        "faces": len(faces[first]),
+        "max_abs_diff": float(np.abs(probs[first] - reference[first]).max()),
+        "top1_agreement": float((probs[first].argmax(1) == reference[first].argmax(1)).mean()),
+        "val_accuracy_drop": drop,
+        "tolerance": f"val top-1 at most {100 * max_drop:g} points below the float32 source",
+        "passed": bool(drop <= max_drop),
+    }
+    return report, source_report, parity
 
 
 def quantize_classifier(
@@ -176,82 +230,76 @@ def quantize_classifier(
     from training.report import write_report
     from training.run_paths import RunPaths
 
-    if not source.is_file():
-        raise QuantizationError(f"model {source} does not exist")
-    meta = decode_metadata({p.key: p.value for p in onnx.load(str(source)).metadata_props})
-    if meta.get(KIND) != EMOTION_CLASSIFIER:
-        raise QuantizationError(f"{source} is not an emotion classifier exported by training")
-    splits = load_splits(data)
-    calibration = calibration_faces(splits.train, per_class, seed)
+    meta = _classifier_metadata(source)
     paths = RunPaths(out_dir)
     final = paths.export / f"{meta[NAME]}-int8.onnx"
+    if out_dir.exists() and not out_dir.is_dir():
+        raise QuantizationError(f"--run-dir {out_dir} is a file, not a folder")
+    if final.exists() or paths.report_json.exists():
+        raise QuantizationError(
+            f"{out_dir} already holds a quantization's results ({final.name} or report.json); "
+            "choose a new --run-dir"
+        )
+    splits = load_splits(data)
+    calibration = calibration_faces(splits.train, per_class, seed)
     staging = staging_path(final)
     paths.export.mkdir(parents=True, exist_ok=True)
-    quantized = quantize_late_blocks(source, staging, calibration, from_block)
-
-    val = as_model_input(splits.val.images)
-    reference = probabilities(source, val)
-    probs = probabilities(staging, val)
-    source_report = classification_report(splits.val.labels, reference)
-    report = classification_report(splits.val.labels, probs)
-    report["flip_tta"], report["tta_shift"] = meta.get("flip_tta"), meta.get("tta_shift")
-    drop = source_report["accuracy"] - report["accuracy"]
-    parity = {
-        "reference": f"{source.name} (float32) on the first {PARITY_FACES} val faces",
-        "faces": PARITY_FACES,
-        "max_abs_diff": float(np.abs(probs - reference)[:PARITY_FACES].max()),
-        "top1_agreement": float((probs.argmax(1) == reference.argmax(1))[:PARITY_FACES].mean()),
-        "val_accuracy_drop": drop,
-        "tolerance": f"val top-1 at most {100 * max_drop:.1f} points below the float32 source",
-        "passed": bool(drop <= max_drop),
-    }
-    if not parity["passed"]:
-        staging.replace(rejected_path(final))
-        raise QuantizationError(
-            f"the int8 copy scores {report['accuracy']:.2%} on val against "
-            f"{source_report['accuracy']:.2%} for {source.name}, more than "
-            f"{100 * max_drop:.1f} points below; kept as {rejected_path(final)}"
-        )
-
-    quantization = {
-        "method": "onnxruntime quantize_static, QDQ, int8 weights per channel, uint8 "
-        "activations, MinMax calibration",
-        "quantized": f"the {quantized} convolutions of MobileNet v1 blocks {from_block}-13",
-        "calibration": f"{len(calibration)} FER-2013 train faces ({per_class} per class, "
-        f"seed {seed})",
-        "source": {
-            "file": source.name,
-            "sha256": sha256_of(source),
-            "name": meta[NAME],
-            "version": meta.get(VERSION),
-            "val_accuracy": source_report["accuracy"],
-            "exported_with": meta.get(EXPORTED_WITH),
-        },
-    }
-    metadata = {
-        **meta,
-        NAME: f"{meta[NAME]}-int8",
-        VERSION: created_now()[:10],
-        "val_metrics": {
-            "accuracy": report["accuracy"],
-            "loss": report["loss"],
-            "macro_f1": report["macro_f1"],
-            "recall": {k: v["recall"] for k, v in report["per_class"].items()},
-            "samples": report["samples"],
-        },
-        "quantization": quantization,
-        PARITY: parity,
-        EXPORTED_WITH: {
-            "training": __version__,
-            "onnx": onnx.__version__,
-            "onnxruntime": ort.__version__,
-        },
-        CREATED: created_now(),
-    }
-    model = onnx.load(str(staging))
-    onnx.helper.set_model_props(model, encode_metadata(metadata))
-    onnx.save(model, str(staging))
-    staging.replace(final)
+    try:
+        quantized = quantize_late_blocks(source, staging, calibration, from_block)
+        report, source_report, parity = _score(source, staging, splits.val, meta, max_drop)
+        if not parity["passed"]:
+            staging.replace(rejected_path(final))
+            raise QuantizationError(
+                f"the int8 copy scores {report['accuracy']:.2%} on val against "
+                f"{source_report['accuracy']:.2%} for {source.name}, more than "
+                f"{100 * max_drop:g} points below; kept as {rejected_path(final)}"
+            )
+        quantization = {
+            "method": "onnxruntime quantize_static, QDQ, int8 weights per channel, uint8 "
+            "activations, MinMax calibration",
+            "quantized": f"the {quantized} convolutions of MobileNet v1 blocks {from_block}-13",
+            "from_block": from_block,
+            "quantized_convolutions": quantized,
+            "calibration": f"{len(calibration)} FER-2013 train faces ({per_class} per class, "
+            f"seed {seed})",
+            "calibration_faces": len(calibration),
+            "calibration_per_class": per_class,
+            "calibration_seed": seed,
+            "source": {
+                "file": source.name,
+                "sha256": sha256_of(source),
+                "name": meta[NAME],
+                "version": meta.get(VERSION),
+                "val_accuracy": source_report["accuracy"],
+                "exported_with": meta.get(EXPORTED_WITH),
+            },
+        }
+        metadata = {
+            **meta,
+            NAME: f"{meta[NAME]}-int8",
+            VERSION: created_now()[:10],
+            "val_metrics": {
+                "accuracy": report["accuracy"],
+                "loss": report["loss"],
+                "macro_f1": report["macro_f1"],
+                "recall": {k: v["recall"] for k, v in report["per_class"].items()},
+                "samples": report["samples"],
+            },
+            "quantization": quantization,
+            PARITY: parity,
+            EXPORTED_WITH: {
+                "training": __version__,
+                "onnx": onnx.__version__,
+                "onnxruntime": ort.__version__,
+            },
+            CREATED: created_now(),
+        }
+        model = onnx.load(str(staging))
+        onnx.helper.set_model_props(model, encode_metadata(metadata))
+        onnx.save(model, str(staging))
+        staging.replace(final)
+    finally:
+        staging.unlink(missing_ok=True)  # whatever a failure left half made
 
     paths.root.mkdir(parents=True, exist_ok=True)
     print(write_report(report, paths))

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-SHARED = ROOT.parent / "shared"
+# ../shared beside the checkout, or where FER_SHARED points (a clone elsewhere).
+SHARED = Path(os.environ.get("FER_SHARED", ROOT.parent / "shared"))
 FER_DATA = SHARED / "data" / "fer2013"
 KERAS_WEIGHTS = SHARED / "weights" / "keras"
 HAS_IMAGENET_WEIGHTS = (KERAS_WEIGHTS / "models" / "mobilenet_1_0_224_tf_no_top.h5").is_file()

@@ -95,19 +95,44 @@ def test_a_copy_too_far_below_its_source_is_refused_and_kept_aside(
         quantize_classifier(
             onnx_file(ensemble_run), small_fer_folder, tmp_path, per_class=8, max_drop=-1.0
         )
-    assert not list((tmp_path / "export").glob("*.onnx"))
-    assert list((tmp_path / "export").glob("*.onnx.rejected"))
+    assert [p.name for p in (tmp_path / "export").iterdir()] == ["tiny-pair-int8.onnx.rejected"]
 
 
-def test_a_file_that_is_not_a_classifier_is_one_line(
-    small_fer_folder: Path, tmp_path: Path
+@pytest.mark.parametrize(
+    ("model", "message"),
+    [
+        (BUNDLED_BLAZEFACE, "{} is not an emotion classifier exported by training"),
+        (BUNDLED_MODEL, "{} is already an int8 copy; quantize its float32 source"),
+        (Path("README.md"), "{} is not an ONNX model (DecodeError)"),
+        (Path("models"), "model {} is not a file"),
+    ],
+)
+def test_a_model_that_cannot_be_quantized_is_one_line(
+    model: Path, message: str, small_fer_folder: Path, tmp_path: Path
 ) -> None:
-    out = run_cli("quantize", "--model", str(BUNDLED_BLAZEFACE), "--data", str(small_fer_folder),
+    out = run_cli("quantize", "--model", str(model), "--data", str(small_fer_folder),
                   "--run-dir", str(tmp_path))  # fmt: skip
     assert out.returncode == 2 and "Traceback" not in out.stderr
-    assert out.stderr.strip().splitlines()[-1] == (
-        f"error: {BUNDLED_BLAZEFACE} is not an emotion classifier exported by training"
-    )
+    assert out.stderr.strip().splitlines()[-1] == "error: " + message.format(model)
+    assert not any(tmp_path.iterdir())
+
+
+def test_a_run_dir_that_holds_results_is_refused(
+    ensemble_run: Path, quantized: Path, small_fer_folder: Path
+) -> None:
+    before = {p: p.stat().st_mtime for p in quantized.rglob("*")}
+    out = run_cli("quantize", "--model", str(onnx_file(ensemble_run)), "--data",
+                  str(small_fer_folder), "--run-dir", str(quantized))  # fmt: skip
+    assert out.returncode == 2
+    assert out.stderr.strip().splitlines()[-1].endswith("choose a new --run-dir")
+    assert {p: p.stat().st_mtime for p in quantized.rglob("*")} == before
+
+
+@pytest.mark.parametrize("flag", [("--per-class", "0"), ("--max-drop", "-0.1")])
+def test_out_of_range_numbers_are_usage_errors(flag: tuple[str, str], tmp_path: Path) -> None:
+    out = run_cli("quantize", "--model", "m.onnx", "--data", "d", "--run-dir", str(tmp_path), *flag)
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert f"argument {flag[0]}: must be at least" in out.stderr
 
 
 def test_the_shipped_float_ensemble_has_28_late_convolutions() -> None:
