@@ -1,12 +1,15 @@
-"""Would int8 help? Static per-channel quantization of both bundled models; prints a table.
+"""Which int8? Static per-channel quantization of the float32 classifier (the bundled int8
+model's source) and of the detector; prints a table.
 
     python -m bench.int8_probe [--fer ../shared/data/fer2013]
 
-onnxruntime ``quantize_static`` (QDQ, int8 weights per channel). The classifier is calibrated on
-FER-2013 train faces and scored on all of val, in the variants of ``CLASSIFIER_VARIANTS`` (every
-op, or the convolutions only; activation type; calibration method and face count); the detector
-is calibrated on photo scenes of another seed than the report's. Median ms per call on one
-thread: the classifier at batch 1, the detector on a 640x480 frame (288x384 input).
+onnxruntime ``quantize_static`` (QDQ, int8 weights per channel, uint8 activations). The
+classifier is calibrated on FER-2013 train faces drawn as ``training.quantize`` draws them and
+scored on all of val, in the variants of ``CLASSIFIER_VARIANTS``: every op, every convolution,
+or the convolutions of the late MobileNet blocks (``training.quantize``'s rule); calibration
+method and face count. The detector is calibrated on photo scenes of another seed than the
+report's. Median ms per call on one thread: the classifier at batch 1, the detector on a
+640x480 frame (288x384 input).
 """
 
 from __future__ import annotations
@@ -33,9 +36,11 @@ from service.model_files import read_card
 from training.data import as_model_input, load_folder_split
 from training.quantize import (
     CALIBRATION_SEED,
+    DEFAULT_FROM_BLOCK,
     calibration_faces,
     in_batches,
     late_block_convs,
+    probabilities,
     quantize_int8,
 )
 
@@ -75,10 +80,14 @@ CLASSIFIER_VARIANTS: dict[str, tuple[int, ClassifierOptions]] = {
             "extra_options": {"CalibPercentile": 99.99},
         },
     ),  # fmt: skip
-    "convolutions of blocks 3-13, MinMax, 280 faces": (40, late_blocks(3)),
-    "convolutions of blocks 5-13, MinMax, 280 faces": (40, late_blocks(5)),
-    "convolutions of blocks 7-13, MinMax, 280 faces (shipped)": (40, late_blocks(7)),
-    "convolutions of blocks 9-13, MinMax, 280 faces": (40, late_blocks(9)),
+    **{
+        f"convolutions of blocks {first}-13, MinMax, 280 faces"
+        + (" (training.quantize's default)" if first == DEFAULT_FROM_BLOCK else ""): (
+            40,
+            late_blocks(first),
+        )
+        for first in (3, 5, 7, 9)
+    },
 }
 
 
@@ -107,10 +116,9 @@ def main() -> None:
     frame_input = detector._input(frames[0])[0]
 
     def classifier_row(variant: str, path: Path) -> None:
+        probs = probabilities(path, val_x)
         session = cpu_session(path, 1)
-        probs = np.concatenate([session.run(None, {"face": val_x[i : i + 64]})[0]
-                                for i in range(0, len(val_x), 64)])  # fmt: skip
-        ms = median_ms(partial(session.run, None, {"face": val_x[:1]}))
+        ms = median_ms(partial(session.run, None, {session.get_inputs()[0].name: val_x[:1]}))
         accuracy = float(np.mean(probs.argmax(axis=1) == val_y))
         print(f"| classifier {FLOAT_MODEL.stem} | {variant} | {ms:.2f} | {accuracy:.2%} |")
 

@@ -100,6 +100,7 @@ def _httpx_poster(url: str, image: bytes) -> Callable[[], int]:
 
 
 LOAD_CLIENTS = {"stdlib": _stdlib_poster, "httpx": _httpx_poster}
+CONNECTION_ERROR = 0  # the status recorded for a request that got no HTTP answer
 
 
 def rest_load(
@@ -123,7 +124,7 @@ def rest_load(
     lock = threading.Lock()
     stop_at = time.perf_counter() + seconds
     tickets = iter(range(requests)) if requests is not None else None
-    posters = [LOAD_CLIENTS[client](url, image) for _ in range(concurrency)]
+    connect = LOAD_CLIENTS[client]
 
     def more() -> bool:
         if tickets is None:
@@ -131,17 +132,22 @@ def rest_load(
         with lock:
             return next(tickets, None) is not None
 
-    def run(post: Callable[[], int]) -> None:
+    def run() -> None:
+        post = connect(url, image)
         while more():
             start = time.perf_counter()
-            status = post()
+            try:
+                status = post()
+            except (OSError, http.client.HTTPException, httpx.HTTPError):
+                status = CONNECTION_ERROR  # counted as an error; carry on on a new connection
+                post = connect(url, image)
             elapsed = (time.perf_counter() - start) * 1000
             with lock:
                 statuses[status] = statuses.get(status, 0) + 1
                 if status == expect:
                     latencies.append(elapsed)
 
-    threads = [threading.Thread(target=run, args=(post,)) for post in posters]
+    threads = [threading.Thread(target=run) for _ in range(concurrency)]
     server_began = cpu_seconds(server_pid) if server_pid else 0.0
     began, cpu_began = time.perf_counter(), time.process_time()
     for t in threads:
