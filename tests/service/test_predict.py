@@ -149,6 +149,10 @@ def test_unsupported_and_broken_uploads_get_clear_errors(
     assert_error(client.post("/v1/predict"), 422, "invalid_request")
     assert_error(client.post("/v1/predict", content=b"raw", headers={"content-type": "image/jpeg"}),
                  422, "invalid_request")  # fmt: skip
+    two = [("file", ("a.jpg", astronaut_jpeg, "image/jpeg")),
+           ("file", ("b.jpg", astronaut_jpeg, "image/jpeg"))]  # fmt: skip
+    body = assert_error(client.post("/v1/predict", files=two), 422, "invalid_request")
+    assert body["error"]["message"] == "send one image per request in the file field; got 2"
 
 
 def test_limits_refuse_big_uploads_and_pixel_bombs(astronaut_jpeg: bytes) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, UploadFile
+from fastapi import APIRouter, File, HTTPException, Request, UploadFile
 
 from service.api.deps import ReadyState
 from service.api.responses import faces_of, image_of
@@ -20,12 +20,16 @@ router = APIRouter(tags=["predict"])
     responses=error_responses(400, 401, 413, 415, 422, 503),
 )
 async def predict(
+    request: Request,
     state: ReadyState,
     file: Annotated[UploadFile, File(description="a JPEG, PNG, WebP or BMP image")],
     max_faces: Annotated[int | None, MAX_FACES.query()] = None,
     min_face_size: Annotated[int | None, MIN_FACE_SIZE.query()] = None,
 ) -> PredictResponse:
     """Detect faces in one image and classify each face's emotion."""
+    sent = len((await request.form()).getlist("file"))  # parsed once already: Starlette caches it
+    if sent > 1:  # answering for one of them would drop the others unsaid
+        raise HTTPException(422, f"send one image per request in the file field; got {sent}")
     limits = state.analyzer.limits(max_faces, min_face_size)
     data = await file.read(limits.max_bytes + 1)
     analysis = await state.analyzer.image(data, limits)
