@@ -60,12 +60,14 @@ openapi: $(VENV)/.serve-installed
 	$(BIN)/python -m service.openapi_export openapi/openapi.json
 
 # Minutes, not hours: REST at concurrency 1/4/8/16, WebSocket streams, stages, RSS; then the
-# classifier alone. Tables go to stdout, raw numbers to test-output/bench.json.
+# classifier alone (int8 and its float32 source) and where a request's time goes. Tables go to
+# stdout, raw numbers to test-output/bench.json.
 bench: $(VENV)/.dev-installed
 	-$(MAKE) peer-venv
 	$(BIN)/python -m bench.service_bench
 	$(BIN)/python -m bench.client_video
-	$(BIN)/python bench/classifier_latency.py
+	$(BIN)/python bench/classifier_latency.py models/fer-mobilenet-64x2.onnx models/fer-mobilenet-64x2-int8.onnx
+	$(BIN)/python -m bench.request_profile
 	$(BIN)/python -m bench.detector_eval
 	$(BIN)/python -m bench.stream_tracking
 
