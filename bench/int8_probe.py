@@ -15,9 +15,7 @@ report's. Median ms per call on one thread: the classifier at batch 1, the detec
 from __future__ import annotations
 
 import argparse
-import statistics
 import tempfile
-import time
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -29,6 +27,7 @@ import onnx
 from onnxruntime.quantization import CalibrationMethod
 
 from bench.scenes import photo_scenes, source_photos
+from bench.timing import median_ms
 from service.blazeface import BlazeFaceDetector
 from service.classifier import cpu_session
 from service.config import BUNDLED_BLAZEFACE, BUNDLED_MODEL
@@ -89,17 +88,6 @@ CLASSIFIER_VARIANTS: dict[str, tuple[int, ClassifierOptions]] = {
         for first in (3, 5, 7, 9)
     },
 }
-
-
-def median_ms(call: Callable[[], object], runs: int = 100) -> float:
-    for _ in range(5):
-        call()
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        call()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
 
 
 def main() -> None:

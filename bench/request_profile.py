@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import tempfile
-import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -28,6 +26,7 @@ import numpy as np
 import onnxruntime as ort
 
 from bench.service_bench import frame
+from bench.timing import median_ms
 from service.blazeface import BlazeFaceDetector
 from service.classifier import EmotionModel
 from service.config import BUNDLED_BLAZEFACE, BUNDLED_MODEL
@@ -36,18 +35,6 @@ from service.imaging import decode_gray
 from service.model_files import read_card
 
 NO_LIMIT = 10**9
-
-
-def median_ms(call: Callable[[], object], runs: int) -> float:
-    """Median wall milliseconds of ``runs`` calls after five warm-up calls."""
-    for _ in range(5):
-        call()
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        call()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
 
 
 def onnx_profile(

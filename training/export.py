@@ -43,6 +43,7 @@ from training.errors import TrainingError
 from training.inference import INPUT_NAME, inference_model
 from training.labels import CROP_SIZE, EMOTIONS
 from training.recipe import TrainConfig
+from training.report import val_metrics
 from training.run_paths import RunPaths
 
 OPSET = 17
@@ -146,13 +147,7 @@ def classifier_metadata(
         "flip_tta": report["flip_tta"],
         "tta_shift": report["tta_shift"],
         "training_data": training_data,
-        "val_metrics": {
-            "accuracy": report["accuracy"],
-            "loss": report["loss"],
-            "macro_f1": report["macro_f1"],
-            "recall": {k: v["recall"] for k, v in report["per_class"].items()},
-            "samples": report["samples"],
-        },
+        "val_metrics": val_metrics(report),
         "weights_source": weights_source,
         EXPORTED_WITH: tool_versions(),
         CREATED: created_now(),

@@ -54,7 +54,7 @@ from service.model_files import (
 from training import __version__
 from training.data import FaceSet, as_model_input, load_splits
 from training.errors import TrainingError
-from training.report import classification_report
+from training.report import classification_report, val_metrics
 
 DEFAULT_FROM_BLOCK = 7
 CALIBRATION_PER_CLASS = 40
@@ -278,13 +278,7 @@ def quantize_classifier(
             **meta,
             NAME: f"{meta[NAME]}-int8",
             VERSION: created_now()[:10],
-            "val_metrics": {
-                "accuracy": report["accuracy"],
-                "loss": report["loss"],
-                "macro_f1": report["macro_f1"],
-                "recall": {k: v["recall"] for k, v in report["per_class"].items()},
-                "samples": report["samples"],
-            },
+            "val_metrics": val_metrics(report),
             "quantization": quantization,
             PARITY: parity,
             EXPORTED_WITH: {

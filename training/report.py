@@ -47,6 +47,17 @@ def classification_report(labels: np.ndarray, probs: np.ndarray) -> dict[str, An
     }
 
 
+def val_metrics(report: dict[str, Any]) -> dict[str, Any]:
+    """The headline of a report, as a model's metadata and card carry it."""
+    return {
+        "accuracy": report["accuracy"],
+        "loss": report["loss"],
+        "macro_f1": report["macro_f1"],
+        "recall": {k: v["recall"] for k, v in report["per_class"].items()},
+        "samples": report["samples"],
+    }
+
+
 def format_report(report: dict[str, Any]) -> str:
     """The report as a plain-text table: overall numbers, per class, confusion matrix."""
     lines = [
