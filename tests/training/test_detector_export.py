@@ -8,6 +8,7 @@ import zipfile
 from pathlib import Path
 
 import cv2
+import onnx
 import pytest
 
 from service.blazeface import BlazeFaceDetector
@@ -16,6 +17,7 @@ from tests.helpers.paths import ROOT
 from tests.helpers.photos import sample_photo
 from tests.helpers.wheels import wheel_or_skip
 from training.detector_export import (
+    SIMD_CHANNELS,
     SOURCE_PACKAGE,
     SOURCE_VERSION,
     VARIANTS,
@@ -57,6 +59,14 @@ def test_export_writes_a_detector_the_service_runs(wheel: Path, tmp_path: Path) 
     gray = cv2.cvtColor(sample_photo("astronaut"), cv2.COLOR_BGR2GRAY)
     (face,) = BlazeFaceDetector(out).detect(gray, 24, 10)
     assert 150 < face.x + face.w / 2 < 300
+    # Every feature map whole SIMD blocks (the parity above shows the outputs did not change);
+    # the heads keep their widths (2 and 6 scores, 32 and 96 box values per cell).
+    model = onnx.load(str(out))
+    weights = {t.name: t.dims for t in model.graph.initializer}
+    widths = [weights[n.input[1]][0] for n in model.graph.node if n.op_type == "Conv"]
+    heads = sorted(w for w in widths if w % SIMD_CHANNELS)
+    assert heads == [2, 6] and not any(n.op_type == "Pad" for n in model.graph.node)
+    assert "channels_widened" in card
 
 
 def test_a_tampered_model_in_the_wheel_is_refused(wheel: Path, tmp_path: Path) -> None:
