@@ -33,13 +33,13 @@ from service.classifier import cpu_session
 from service.config import BUNDLED_BLAZEFACE, BUNDLED_MODEL
 from service.model_files import read_card
 from training.data import as_model_input, load_folder_split
+from training.predict import onnx_probabilities
 from training.quantize import (
     CALIBRATION_SEED,
     DEFAULT_FROM_BLOCK,
     calibration_faces,
     in_batches,
     late_block_convs,
-    probabilities,
     quantize_int8,
 )
 
@@ -104,7 +104,7 @@ def main() -> None:
     frame_input = detector._input(frames[0])[0]
 
     def classifier_row(variant: str, path: Path) -> None:
-        probs = probabilities(path, val_x)
+        probs = onnx_probabilities(path, val_x)
         session = cpu_session(path, 1)
         ms = median_ms(partial(session.run, None, {session.get_inputs()[0].name: val_x[:1]}))
         accuracy = float(np.mean(probs.argmax(axis=1) == val_y))

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from training.data import IMAGE_SUFFIXES, DataError, decode_face
+from training.data import IMAGE_SUFFIXES, DataError, as_model_input, decode_face
 from training.errors import TrainingError
 from training.labels import CROP_SIZE, EMOTIONS
 
@@ -31,18 +31,25 @@ def collect_images(paths: Iterable[Path]) -> list[Path]:
     return found
 
 
+def onnx_probabilities(model_path: Path, faces: np.ndarray, batch: int = 256) -> np.ndarray:
+    """(N, 7) probabilities of an exported classifier for (N, 48, 48, 1) float32 faces, by
+    onnxruntime in batches; TrainingError when the file does not load."""
+    import onnxruntime as ort
+
+    try:
+        session = ort.InferenceSession(str(model_path), providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own untyped errors for bad files
+        raise TrainingError(f"cannot load model {model_path}: {exc}") from None
+    name = session.get_inputs()[0].name
+    return np.concatenate([session.run(None, {name: faces[i : i + batch]})[0]
+                           for i in range(0, len(faces), batch)])  # fmt: skip
+
+
 def _probabilities(model_path: Path, faces: np.ndarray) -> np.ndarray:
     if not model_path.is_file():
         raise TrainingError(f"model file {model_path} does not exist")
-    x = faces[..., np.newaxis].astype(np.float32)
     if model_path.suffix == ".onnx":
-        import onnxruntime as ort
-
-        try:
-            session = ort.InferenceSession(str(model_path), providers=["CPUExecutionProvider"])
-        except Exception as exc:  # onnxruntime raises its own untyped errors for bad files
-            raise TrainingError(f"cannot load model {model_path}: {exc}") from None
-        return np.asarray(session.run(None, {session.get_inputs()[0].name: x})[0])
+        return onnx_probabilities(model_path, as_model_input(faces))
     import keras
 
     from training.inference import predict_probs

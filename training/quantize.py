@@ -54,6 +54,7 @@ from service.model_files import (
 from training import __version__
 from training.data import FaceSet, as_model_input, load_splits
 from training.errors import TrainingError
+from training.predict import onnx_probabilities
 from training.report import classification_report, val_metrics
 
 DEFAULT_FROM_BLOCK = 7
@@ -161,14 +162,6 @@ def int8_convolutions(model: onnx.ModelProto) -> set[str]:
             if n.op_type == "Conv" and made_by.get(n.input[1]) == "DequantizeLinear"}  # fmt: skip
 
 
-def probabilities(model: Path, faces: np.ndarray) -> np.ndarray:
-    """(N, 7) probabilities of ``model`` for (N, 48, 48, 1) faces, by onnxruntime."""
-    session = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"])
-    name = session.get_inputs()[0].name
-    return np.concatenate([session.run(None, {name: faces[i : i + 256]})[0]
-                           for i in range(0, len(faces), 256)])  # fmt: skip
-
-
 def _classifier_metadata(source: Path) -> dict[str, Any]:
     """The metadata of a float32 classifier exported by training; QuantizationError otherwise."""
     if not source.is_file():
@@ -191,8 +184,8 @@ def _score(
     """Reports of ``copy`` and ``source`` on ``val``, and their parity (``passed`` when the
     copy's top-1 is at most ``max_drop`` below the source's)."""
     faces = as_model_input(val.images)
-    reference = probabilities(source, faces)
-    probs = probabilities(copy, faces)
+    reference = onnx_probabilities(source, faces)
+    probs = onnx_probabilities(copy, faces)
     source_report = classification_report(val.labels, reference)
     report = classification_report(val.labels, probs)
     report["flip_tta"], report["tta_shift"] = meta.get("flip_tta"), meta.get("tta_shift")

@@ -13,10 +13,15 @@ from service.errors import NotReady, Unauthorized
 from service.state import AppState
 
 
-async def get_state(connection: HTTPConnection) -> AppState:
+def state_of(connection: HTTPConnection) -> AppState:
     """The running app's state (HTTP requests and WebSockets alike)."""
     state: AppState = connection.app.state.fer
     return state
+
+
+async def get_state(connection: HTTPConnection) -> AppState:
+    """``state_of`` as a dependency (async: a plain ``def`` would hop to a thread per request)."""
+    return state_of(connection)
 
 
 def check_ready(state: AppState) -> None:
@@ -27,7 +32,7 @@ def check_ready(state: AppState) -> None:
 
 async def get_ready_state(connection: HTTPConnection) -> AppState:
     """The state, or NotReady (503) while the model is still warming up."""
-    state: AppState = connection.app.state.fer
+    state = state_of(connection)
     check_ready(state)
     return state
 
@@ -59,7 +64,7 @@ async def require_api_key(
     connection: HTTPConnection, _: Annotated[str | None, Security(_api_key_header)]
 ) -> None:
     """401 unless the request carries a configured key (declares the header in OpenAPI)."""
-    check_api_key(connection.app.state.fer, connection)
+    check_api_key(state_of(connection), connection)
 
 
 State = Annotated[AppState, Depends(get_state)]

@@ -14,7 +14,8 @@ from service.config import BUNDLED_BLAZEFACE, BUNDLED_MODEL
 from service.model_files import read_card, sha256_of
 from tests.helpers.training_cli import onnx_file, run_cli
 from training.data import as_model_input, load_folder_split
-from training.quantize import late_block_convs, probabilities, quantize_classifier
+from training.predict import onnx_probabilities as probabilities
+from training.quantize import late_block_convs, quantize_classifier
 
 BLOCKS = 13  # MobileNet v1's depthwise-separable blocks, each one depthwise and one pointwise
 
