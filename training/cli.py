@@ -19,6 +19,7 @@ from typing import Any
 from training.errors import TrainingError
 from training.recipe import (
     BACKENDS,
+    TARGETS,
     EnsembleRecipe,
     TrainConfig,
     member_configs,
@@ -36,6 +37,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "backend": BACKENDS,
     "backbone": ("mobilenet", "mobilenet_v2", "mobilenet_v3_small"),
     "class_weight": ("none", "balanced", "sqrt"),
+    "targets": TARGETS,
 }
 FLAG_TYPES: dict[str, Any] = {"int": int, "float": float, "str": str, "str | None": str}
 

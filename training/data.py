@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from training import ferplus
 from training.errors import TrainingError
 from training.labels import CROP_SIZE, EMOTIONS
 
@@ -24,11 +25,14 @@ class DataError(TrainingError, ValueError):
 
 @dataclass(frozen=True)
 class FaceSet:
-    """Grayscale face crops (N, H, W) uint8, their label indices (N,) and where each came from."""
+    """Grayscale face crops (N, H, W) uint8, their FER-2013 label indices (N,), where each came
+    from, and optionally their FER+ votes (N, 10) float32 (``training.ferplus``; NaN rows where
+    FER+ has none)."""
 
     images: np.ndarray
     labels: np.ndarray
     sources: tuple[str, ...]
+    votes: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -36,8 +40,17 @@ class FaceSet:
     def subset(self, index: np.ndarray) -> FaceSet:
         """The faces at the given positions."""
         return FaceSet(
-            self.images[index], self.labels[index], tuple(self.sources[i] for i in index)
+            self.images[index],
+            self.labels[index],
+            tuple(self.sources[i] for i in index),
+            None if self.votes is None else self.votes[index],
         )
+
+    def with_votes(self, votes: np.ndarray) -> FaceSet:
+        """The same faces carrying FER+ votes (N, 10)."""
+        if len(votes) != len(self):
+            raise DataError(f"{len(votes)} vote rows for {len(self)} faces")
+        return FaceSet(self.images, self.labels, self.sources, votes)
 
     def class_counts(self) -> np.ndarray:
         """How many faces each emotion has, in EMOTIONS order."""
@@ -170,12 +183,34 @@ def check_source(source: Path) -> None:
         raise DataError(f"{source} has no train/ folder (expected {source}/train/<emotion>/*)")
 
 
-def load_splits(source: Path, val_fraction: float = 0.1, seed: int = 1337) -> Splits:
-    """Train and validation sets from a FER-2013 folder or CSV.
+def load_splits(
+    source: Path, val_fraction: float = 0.1, seed: int = 1337, votes: Path | None = None
+) -> Splits:
+    """Train and validation sets from a FER-2013 folder or CSV, with FER+ votes where known.
 
     A folder needs ``train/``; its ``val/`` (or else ``test/``) is the validation set. Without
     either, or for a CSV without PublicTest rows, a stratified share of train is held out.
+    ``votes`` is a FER+ ``labels.csv``; without it, ``<source>/../ferplus/labels.csv`` is used
+    when it exists (the shared data layout). Votes attach to folder data only (the CSV's rows
+    have no file names to match).
     """
+    splits = _load_splits(source, val_fraction, seed)
+    if source.is_file():
+        if votes is not None:
+            raise DataError("FER+ votes match FER-2013 JPEG folders, not fer2013.csv rows")
+        return splits
+    path = votes if votes is not None else ferplus.default_labels_path(source)
+    if votes is None and not path.is_file():
+        return splits
+    by_file = ferplus.read_votes(path)
+    return Splits(
+        splits.train.with_votes(ferplus.votes_for(splits.train.sources, source, by_file)),
+        splits.val.with_votes(ferplus.votes_for(splits.val.sources, source, by_file)),
+        splits.val_source,
+    )
+
+
+def _load_splits(source: Path, val_fraction: float, seed: int) -> Splits:
     if source.is_file():
         splits = load_csv(source)
         if "train" not in splits:

@@ -17,7 +17,10 @@ from training.labels import EMOTIONS
 
 
 class FaceBatches(keras.utils.PyDataset):
-    """Batches of (images (B, 48, 48, 1) float32, one-hot targets (B, 7), sample weights (B,)).
+    """Batches of (images (B, 48, 48, 1) float32, targets (B, 7), sample weights (B,)).
+
+    ``targets`` (N, 7) are distributions (``training.targets``); without them, the one-hot
+    FER-2013 labels. ``class_weights`` (7,) weigh each face by its most likely target class.
 
     ``training`` reshuffles every epoch (seeded) and drops the last short batch; ``mixup_alpha``
     > 0 blends each example with a shuffled partner (Zhang et al. 2018), targets and weights
@@ -33,13 +36,18 @@ class FaceBatches(keras.utils.PyDataset):
         class_weights: np.ndarray | None = None,
         mixup_alpha: float = 0.0,
         max_batches: int | None = None,
+        targets: np.ndarray | None = None,
     ) -> None:
         super().__init__()
         n_classes = len(EMOTIONS)
         per_class = class_weights if class_weights is not None else np.ones(n_classes, np.float32)
         self.images = as_model_input(faces.images)
-        self.targets = np.eye(n_classes, dtype=np.float32)[faces.labels]
-        self.weights = per_class[faces.labels].astype(np.float32)
+        self.targets = (
+            np.eye(n_classes, dtype=np.float32)[faces.labels]
+            if targets is None
+            else targets.astype(np.float32)
+        )
+        self.weights = per_class[self.targets.argmax(axis=1)].astype(np.float32)
         self.batch_size = batch_size
         self.training = training
         self.mixup_alpha = mixup_alpha

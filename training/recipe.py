@@ -17,6 +17,7 @@ from typing import Any
 from training.errors import TrainingError
 
 BACKENDS = ("torch", "tensorflow")
+TARGETS = ("fer2013", "ferplus")
 # Issue #14 asks for torch; on this project's CPU TensorFlow measured 1.3-1.5x faster
 # (bench/training_speed.py, docs/EXPERIMENTS.md), so "tensorflow" is one setting away.
 DEFAULT_BACKEND = "torch"
@@ -45,6 +46,11 @@ class TrainConfig:
     warmup_epochs: float = 1.0
     weight_decay: float = 1e-4
     label_smoothing: float = 0.1
+    # "fer2013": one-hot FER-2013 labels; "ferplus": the FER+ vote distributions
+    # (training.ferplus), optionally mixed with the FER-2013 label by ``fer2013_mix``.
+    targets: str = "fer2013"
+    ferplus_votes: str | None = None  # labels.csv; default <data>/../ferplus/labels.csv
+    fer2013_mix: float = 0.0
     mixup: float = 0.0
     augment: float = 1.0
     random_erasing: float = 0.0
@@ -64,6 +70,10 @@ class TrainConfig:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        if self.targets not in TARGETS:
+            raise TrainingError(
+                f"unknown targets {self.targets!r}; choose one of {', '.join(TARGETS)}"
+            )
         if self.backend not in BACKENDS:
             raise TrainingError(
                 f"unknown backend {self.backend!r}; choose one of {', '.join(BACKENDS)}"
@@ -82,6 +92,7 @@ class TrainConfig:
             ("warmup_epochs", self.warmup_epochs >= 0, "at least 0"),
             ("weight_decay", self.weight_decay >= 0, "at least 0"),
             ("label_smoothing", 0.0 <= self.label_smoothing < 1.0, "in [0, 1)"),
+            ("fer2013_mix", 0.0 <= self.fer2013_mix <= 1.0, "in [0, 1]"),
             ("augment", self.augment >= 0, "at least 0"),
             ("random_erasing", 0.0 <= self.random_erasing <= 1.0, "in [0, 1]"),
             ("ema_momentum", 0.0 <= self.ema_momentum < 1.0, "in [0, 1)"),

@@ -29,6 +29,7 @@ from training.errors import TrainingError
 from training.model import build_model, set_backbone_trainable
 from training.portable import load_portable, write_portable
 from training.recipe import TrainConfig
+from training.targets import training_targets
 from training.run_paths import RunPaths
 
 FAST_DEV_BATCHES = 3
@@ -95,17 +96,26 @@ def _compile(model: keras.Model, lr: Any, config: TrainConfig, ema: bool) -> Non
 
 def _datasets(config: TrainConfig, splits: Splits) -> tuple[FaceBatches, FaceBatches]:
     limit = FAST_DEV_BATCHES if config.fast_dev_run else None
+    train, val = training_targets(splits, config.targets, config.fer2013_mix)
+    print(f"targets {config.targets}: train {len(train.faces)} faces, val {len(val.faces)} faces")
     train_batches = FaceBatches(
-        splits.train,
+        train.faces,
         config.batch_size,
         training=True,
         seed=config.seed,
-        class_weights=class_weights(splits.train.labels, config.class_weight),
+        class_weights=class_weights(train.hard_labels, config.class_weight),
         mixup_alpha=config.mixup,
         max_batches=limit,
+        targets=train.targets,
     )
-    val_batches = FaceBatches(splits.val, config.batch_size, training=False, max_batches=limit)
+    val_batches = FaceBatches(
+        val.faces, config.batch_size, training=False, max_batches=limit, targets=val.targets
+    )
     return train_batches, val_batches
+
+
+def _votes(config: TrainConfig) -> Path | None:
+    return Path(config.ferplus_votes) if config.ferplus_votes else None
 
 
 def _check_backend(config: TrainConfig) -> None:
@@ -331,7 +341,7 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
     keras.utils.set_random_seed(config.seed)
     started = time.monotonic()
 
-    splits = load_splits(Path(config.data), config.val_fraction, config.seed)
+    splits = load_splits(Path(config.data), config.val_fraction, config.seed, _votes(config))
     print(
         f"data: train {len(splits.train)} faces, val {len(splits.val)} faces ({splits.val_source})"
     )
