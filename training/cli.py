@@ -8,6 +8,7 @@ raises ``TrainingError`` and this module catches it once.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shlex
 import sys
@@ -130,9 +131,12 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     from training.run_paths import RunPaths
 
     paths = RunPaths(args.run_dir)
-    splits = load_splits(args.data or Path(config.data), config.val_fraction, config.seed)
+    votes = Path(config.ferplus_votes) if config.ferplus_votes else None
+    splits = load_splits(args.data or Path(config.data), config.val_fraction, config.seed, votes)
     model = keras.models.load_model(str(paths.best), compile=False)
-    report = evaluate_model(model, splits.val, not args.no_flip_tta, args.tta_shift)
+    report = evaluate_model(
+        model, splits.val, not args.no_flip_tta, args.tta_shift, config.targets, config.calibrate
+    )
     print(write_report(report, paths))
     plot_run(args.run_dir)
     print(f"\nwrote {paths.report_json}, {paths.report_txt.name} and plots/")
@@ -154,7 +158,10 @@ def _run_ensemble(args: argparse.Namespace) -> int:
     from training.ensemble import build_ensemble
 
     report, path = build_ensemble(args.config, args.members, args.run_dir, args.data)
-    print(f"\nensemble val accuracy {report['accuracy']:.2%}; exported {path} (parity verified)")
+    from training.report import primary
+
+    accuracy = primary(report, report["targets"])["accuracy"]
+    print(f"\nensemble val accuracy {accuracy:.2%}; exported {path} (parity verified)")
     return 0
 
 
@@ -179,8 +186,11 @@ def _run_quantize(args: argparse.Namespace) -> int:
         args.model, args.data, args.run_dir, args.from_block, args.per_class, args.seed,
         args.max_drop,
     )  # fmt: skip
-    drop = report["accuracy"] - read_card(path)["quantization"]["source"]["val_accuracy"]
-    print(f"\nint8 val accuracy {report['accuracy']:.2%} ({100 * drop:+.2f} points against "
+    from training.report import primary
+
+    accuracy = primary(report, report["targets"])["accuracy"]
+    drop = accuracy - read_card(path)["quantization"]["source"]["val_accuracy"]
+    print(f"\nint8 val accuracy {accuracy:.2%} ({100 * drop:+.2f} points against "
           f"{args.model.name}); exported {path}")  # fmt: skip
     return 0
 
@@ -250,6 +260,25 @@ def _run_plot(args: argparse.Namespace) -> int:
 
     for path in plot_run(args.run_dir):
         print(path)
+    return 0
+
+
+def _run_score(args: argparse.Namespace) -> int:
+    from training.data import as_model_input, check_source, load_splits
+    from training.predict import onnx_probabilities
+    from training.report import format_report, val_report
+
+    if not args.model.is_file():
+        raise TrainingError(f"model file {args.model} does not exist")
+    check_source(args.data)
+    val = load_splits(args.data, votes=args.ferplus_votes).val
+    report = val_report(
+        val.labels, val.votes, onnx_probabilities(args.model, as_model_input(val.images))
+    )
+    print(f"{args.model} on {len(val)} val faces of {args.data}\n")
+    print(format_report(report))
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2) + "\n")
     return 0
 
 
@@ -327,6 +356,16 @@ def build_parser() -> argparse.ArgumentParser:
     _add_ensemble(sub)
     _add_quantize(sub)
     _add_export_detector(sub)
+    p = sub.add_parser(
+        "score",
+        help="score an exported .onnx classifier on val: FER-2013 labels, FER+ votes, ECE",
+    )
+    p.add_argument("--model", required=True, type=Path, help="the .onnx classifier")
+    p.add_argument("--data", required=True, type=Path, help="FER-2013 folder (train/, val/)")
+    p.add_argument(
+        "--ferplus-votes", type=Path, help="FER+ labels.csv (default <data>/../ferplus/labels.csv)"
+    )
+    p.add_argument("--json", type=Path, help="also write the whole report to this file")
     p = sub.add_parser("predict", help="emotions of face images (files or folders)")
     p.add_argument("--model", required=True, type=Path, help=".onnx or .keras model")
     p.add_argument("images", nargs="+", type=Path)
@@ -339,7 +378,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handlers = {"train": _run_train, "evaluate": _run_evaluate, "export": _run_export,
                 "plot": _run_plot, "predict": _run_predict, "checkpoint": _run_checkpoint,
-                "ensemble": _run_ensemble, "quantize": _run_quantize,
+                "ensemble": _run_ensemble, "quantize": _run_quantize, "score": _run_score,
                 "export-detector": _run_export_detector}  # fmt: skip
     try:
         return handlers[args.command](args)

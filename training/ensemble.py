@@ -97,6 +97,8 @@ def member_card(member: Member) -> dict[str, Any]:
         "seed": member.config.seed,
         "backend": member.config.backend,
         "val_accuracy": report.get("accuracy"),
+        "targets": member.config.targets,
+        "val_ferplus_accuracy": report.get("ferplus", {}).get("accuracy"),
         "flip_tta": report.get("flip_tta"),
         "train_minutes": summary.get("train_minutes"),
         "command": member.config.extra.get("command"),
@@ -121,7 +123,10 @@ def build_ensemble(
     members = load_members(recipe, run_dirs)
     splits = shared_val(members, data)
     model = ensemble_model([m.model for m in members], recipe.name)
-    report = evaluate_model(model, splits.val, recipe.flip_tta, recipe.tta_shift)
+    targets = members[0].config.targets
+    report = evaluate_model(
+        model, splits.val, recipe.flip_tta, recipe.tta_shift, targets, recipe.calibrate
+    )
 
     paths = RunPaths(out_dir)
     paths.root.mkdir(parents=True, exist_ok=True)
@@ -139,6 +144,7 @@ def build_ensemble(
         splits.val.images[:PARITY_FACES],
         recipe.flip_tta,
         recipe.tta_shift,
+        metadata["temperature"],
     )
     write_model_card(out_path, metadata, parity, report, {"ensemble": description},
                      command=" ".join(["python -m training", *sys.argv[1:]]))  # fmt: skip

@@ -93,9 +93,10 @@ def export_model(
     parity_images: np.ndarray,
     flip_tta: bool,
     shift: int = 0,
+    temperature: float = 1.0,
 ) -> tuple[Path, dict[str, Any]]:
     """Convert with tf2onnx, attach metadata_props, verify; return the final path and parity."""
-    graph = inference_model(model, flip_tta, shift)
+    graph = inference_model(model, flip_tta, shift, temperature)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     staging = staging_path(out_path)
     spec = (tf.TensorSpec((None, *model.input_shape[1:]), tf.float32, name=INPUT_NAME),)
@@ -133,7 +134,8 @@ def classifier_metadata(
         KIND: EMOTION_CLASSIFIER,
         VERSION: f"{dt.date.today().isoformat()}",
         LABELS: list(EMOTIONS),
-        "output": "probabilities (N, 7), softmax, in labels order",
+        "output": "probabilities (N, 7), softmax, in labels order"
+        + (", temperature-scaled" if "temperature" in report else ""),
         CROP: {
             "size": CROP_SIZE,
             "channels": 1,
@@ -146,12 +148,23 @@ def classifier_metadata(
         # The test-time views of the evaluated (and so the exported) graph.
         "flip_tta": report["flip_tta"],
         "tta_shift": report["tta_shift"],
+        "targets": report.get("targets", "fer2013"),
+        "temperature": report["temperature"]["value"] if "temperature" in report else 1.0,
         "training_data": training_data,
         "val_metrics": val_metrics(report),
         "weights_source": weights_source,
         EXPORTED_WITH: tool_versions(),
         CREATED: created_now(),
     }
+
+
+def _training_data(targets: str, train_faces: Any, val_source: Any) -> str:
+    labels = (
+        "FER+ vote distributions (Barsoum et al. 2016, MIT)"
+        if targets == "ferplus"
+        else "FER-2013 labels"
+    )
+    return f"FER-2013 train ({train_faces} faces), {labels}; val = {val_source}"
 
 
 def _weights_source(config: dict[str, Any]) -> str:
@@ -178,7 +191,7 @@ def build_metadata(
             "alpha": config["alpha"],
             "input_size": config["input_size"],
         },  # fmt: skip
-        f"FER-2013 train ({summary.get('train_faces')} faces); val = {summary.get('val_source')}",
+        _training_data(config["targets"], summary.get("train_faces"), summary.get("val_source")),
         _weights_source(config),
     )
 
@@ -200,7 +213,9 @@ def ensemble_metadata(
                 for m in members
             ],
         },
-        f"FER-2013 train ({len(splits.train)} faces); val = {splits.val_source}",
+        _training_data(
+            members[0]["config"].get("targets", "fer2013"), len(splits.train), splits.val_source
+        ),
         "; ".join(f"{m['run']}: {_weights_source(m['config'])}" for m in members),
     )
 
@@ -243,7 +258,8 @@ def export_run(run_dir: Path, name: str | None = None, data: Path | None = None)
     report = json.loads(paths.report_json.read_text())
     summary = json.loads(paths.summary.read_text()) if paths.summary.is_file() else {}
     splits = load_splits(data or Path(config.data), config.val_fraction, config.seed)
-    name = name or f"fer-{config.backbone.replace('_', '-')}-{config.input_size}"
+    prefix = "ferplus" if config.targets == "ferplus" else "fer"
+    name = name or f"{prefix}-{config.backbone.replace('_', '-')}-{config.input_size}"
     model = keras.models.load_model(str(paths.best), compile=False)
     config_dict = asdict(config)
     metadata = build_metadata(name, config_dict, report, summary)
@@ -254,6 +270,7 @@ def export_run(run_dir: Path, name: str | None = None, data: Path | None = None)
         splits.val.images[:PARITY_FACES],
         metadata["flip_tta"],
         metadata["tta_shift"],
+        metadata["temperature"],
     )
     training = {"config": config_dict, "summary": summary}
     write_model_card(out_path, metadata, parity, report, training, config.extra.get("command"))

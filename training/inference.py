@@ -71,13 +71,40 @@ class ViewAverage(keras.layers.Layer):
         return {**super().get_config(), "count": self.count}
 
 
-def inference_model(model: keras.Model, flip_tta: bool, shift: int = 0) -> keras.Model:
-    """(N, 48, 48, 1) float32 faces in 0..255 -> (N, 7) probabilities averaged over views."""
-    if not flip_tta and shift <= 0:
+@keras.saving.register_keras_serializable(package="training")
+class Temperature(keras.layers.Layer):
+    """(N, K) probabilities -> softmax(log(p) / T): temperature scaling (``training.calibration``)
+    applied to the view-averaged probabilities; the top-1 class never changes."""
+
+    def __init__(self, temperature: float, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.temperature = temperature
+
+    def call(self, inputs: Any) -> Any:
+        log_p = keras.ops.log(keras.ops.clip(inputs, 1e-12, 1.0))
+        return keras.ops.softmax(log_p / self.temperature, axis=-1)
+
+    def compute_output_shape(self, input_shape: tuple[int | None, ...]) -> tuple[int | None, ...]:
+        return input_shape
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "temperature": self.temperature}
+
+
+def inference_model(
+    model: keras.Model, flip_tta: bool, shift: int = 0, temperature: float = 1.0
+) -> keras.Model:
+    """(N, 48, 48, 1) float32 faces in 0..255 -> (N, 7) probabilities averaged over views, then
+    temperature-scaled when ``temperature`` is not 1."""
+    if not flip_tta and shift <= 0 and temperature == 1.0:
         return model
     face = keras.Input(model.input_shape[1:], name=INPUT_NAME)
-    views = TestTimeViews(flip_tta, shift, name="views")
-    probs = ViewAverage(views.count, name="probabilities")(model(views(face)))
+    probs = model(face)
+    if flip_tta or shift > 0:
+        views = TestTimeViews(flip_tta, shift, name="views")
+        probs = ViewAverage(views.count, name="probabilities")(model(views(face)))
+    if temperature != 1.0:
+        probs = Temperature(temperature, name="calibrated")(probs)
     return keras.Model(face, probs, name=f"{model.name}_tta")
 
 

@@ -55,7 +55,7 @@ from training import __version__
 from training.data import FaceSet, as_model_input, load_splits
 from training.errors import TrainingError
 from training.predict import onnx_probabilities
-from training.report import classification_report, val_metrics
+from training.report import primary, val_metrics, val_report
 
 DEFAULT_FROM_BLOCK = 7
 CALIBRATION_PER_CLASS = 40
@@ -186,10 +186,12 @@ def _score(
     faces = as_model_input(val.images)
     reference = onnx_probabilities(source, faces)
     probs = onnx_probabilities(copy, faces)
-    source_report = classification_report(val.labels, reference)
-    report = classification_report(val.labels, probs)
+    targets = meta.get("targets", "fer2013")
+    source_report = val_report(val.labels, val.votes, reference)
+    report = val_report(val.labels, val.votes, probs)
     report["flip_tta"], report["tta_shift"] = meta.get("flip_tta"), meta.get("tta_shift")
-    drop = source_report["accuracy"] - report["accuracy"]
+    report["targets"] = source_report["targets"] = targets
+    drop = primary(source_report, targets)["accuracy"] - primary(report, targets)["accuracy"]
     first = slice(0, PARITY_FACES)
     parity = {
         "reference": f"{source.name} (float32) on the first {PARITY_FACES} val faces",
@@ -242,9 +244,10 @@ def quantize_classifier(
         report, source_report, parity = _score(source, staging, splits.val, meta, max_drop)
         if not parity["passed"]:
             staging.replace(rejected_path(final))
+            targets = report["targets"]
             raise QuantizationError(
-                f"the int8 copy scores {report['accuracy']:.2%} on val against "
-                f"{source_report['accuracy']:.2%} for {source.name}, more than "
+                f"the int8 copy scores {primary(report, targets)['accuracy']:.2%} on val against "
+                f"{primary(source_report, targets)['accuracy']:.2%} for {source.name}, more than "
                 f"{100 * max_drop:g} points below; kept as {rejected_path(final)}"
             )
         quantization = {
@@ -263,7 +266,8 @@ def quantize_classifier(
                 "sha256": sha256_of(source),
                 "name": meta[NAME],
                 "version": meta.get(VERSION),
-                "val_accuracy": source_report["accuracy"],
+                "val_accuracy": primary(source_report, report["targets"])["accuracy"],
+                "targets": report["targets"],
                 "exported_with": meta.get(EXPORTED_WITH),
             },
         }

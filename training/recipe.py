@@ -51,6 +51,7 @@ class TrainConfig:
     targets: str = "fer2013"
     ferplus_votes: str | None = None  # labels.csv; default <data>/../ferplus/labels.csv
     fer2013_mix: float = 0.0
+    calibrate: bool = True  # temperature scaling fitted on val, inside the exported graph
     mixup: float = 0.0
     augment: float = 1.0
     random_erasing: float = 0.0
@@ -141,6 +142,7 @@ class EnsembleRecipe:
     members: list[str]
     flip_tta: bool = True
     tta_shift: int = 0
+    calibrate: bool = True  # temperature scaling fitted on val, inside the exported graph
 
     @classmethod
     def load(cls, path: Path) -> EnsembleRecipe:
@@ -180,17 +182,27 @@ def member_configs(recipe: EnsembleRecipe, run_dirs: list[Path]) -> list[TrainCo
     margins = {c.crop_margin for c in configs}
     if len(margins) > 1:
         raise TrainingError(f"the members crop faces differently (crop_margin {sorted(margins)})")
+    targets = {c.targets for c in configs}
+    if len(targets) > 1:
+        raise TrainingError(f"the members learned different targets ({', '.join(sorted(targets))})")
     return configs
 
 
-def read_recipe(path: Path) -> dict[str, Any]:
+EXTENDS = "extends"
+
+
+def read_recipe(path: Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     """The settings of a recipe file (``experiments/<name>.json``): a JSON object of fields.
 
-    Keys starting with ``_`` are comments. Raises TrainingError if the file is missing, is not
-    JSON, or names a setting TrainConfig does not have.
+    Keys starting with ``_`` are comments. ``"extends": "other.json"`` (a path relative to this
+    file) starts from that recipe's settings, so a recipe says only what differs. Raises
+    TrainingError if a file is missing, is not JSON, extends itself in a cycle, or names a
+    setting TrainConfig does not have.
     """
     if not path.is_file():
         raise TrainingError(f"recipe file {path} does not exist")
+    if path.resolve() in _seen:
+        raise TrainingError(f"recipe file {path} extends itself (through {_seen[-1].name})")
     try:
         values = json.loads(path.read_text())
     except json.JSONDecodeError as exc:
@@ -198,6 +210,11 @@ def read_recipe(path: Path) -> dict[str, Any]:
     if not isinstance(values, dict):
         raise TrainingError(f"recipe file {path} must hold a JSON object of settings")
     settings = {k: v for k, v in values.items() if not k.startswith("_")}
+    base = settings.pop(EXTENDS, None)
+    if base is not None:
+        if not isinstance(base, str):
+            raise TrainingError(f"recipe file {path}: {EXTENDS} must be a file name")
+        settings = read_recipe(path.parent / base, (*_seen, path.resolve())) | settings
     known = {f.name for f in fields(TrainConfig)}
     unknown = sorted(set(settings) - known)
     if unknown:

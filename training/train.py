@@ -29,8 +29,8 @@ from training.errors import TrainingError
 from training.model import build_model, set_backbone_trainable
 from training.portable import load_portable, write_portable
 from training.recipe import TrainConfig
-from training.targets import training_targets
 from training.run_paths import RunPaths
+from training.targets import training_targets
 
 FAST_DEV_BATCHES = 3
 FAST_DEV_EVAL_FACES = 256
@@ -236,7 +236,7 @@ def finish(config: TrainConfig, paths: RunPaths, splits: Splits, train_minutes: 
     """Evaluate the best checkpoint on val, write report, summary and plots, export ONNX."""
     from training.evaluate import evaluate_model
     from training.plots import plot_run
-    from training.report import write_report
+    from training.report import primary, write_report
 
     best = keras.models.load_model(str(paths.best), compile=False)
     val = splits.val
@@ -244,7 +244,9 @@ def finish(config: TrainConfig, paths: RunPaths, splits: Splits, train_minutes: 
         val = val.subset(
             np.linspace(0, len(val) - 1, min(len(val), FAST_DEV_EVAL_FACES)).astype(int)
         )
-    report = evaluate_model(best, val, config.flip_tta, config.tta_shift)
+    report = evaluate_model(
+        best, val, config.flip_tta, config.tta_shift, config.targets, config.calibrate
+    )
     table = write_report(report, paths)
     plot_run(paths.root)
     summary = {
@@ -252,6 +254,8 @@ def finish(config: TrainConfig, paths: RunPaths, splits: Splits, train_minutes: 
         "epochs_run": len(_logged_column(paths.history, "accuracy")),
         "best_val_accuracy_during_training": _best_val_accuracy(paths.history),
         "val_accuracy": report["accuracy"],
+        "targets": config.targets,
+        "val_primary_accuracy": primary(report, config.targets)["accuracy"],
         "val_source": splits.val_source,
         "train_faces": len(splits.train),
         "val_faces": len(val),
@@ -262,7 +266,8 @@ def finish(config: TrainConfig, paths: RunPaths, splits: Splits, train_minutes: 
     onnx_path = export_under_tensorflow(paths.root)
     print(table)
     print(
-        f"\nrun {paths.root}: val accuracy {report['accuracy']:.2%} "
+        f"\nrun {paths.root}: val top-1 {primary(report, config.targets)['accuracy']:.2%} "
+        f"against {'the FER+ majority' if config.targets == 'ferplus' else 'FER-2013 labels'} "
         f"(flip TTA {config.flip_tta}), trained {train_minutes:.1f} min, model {onnx_path}"
     )
     return onnx_path

@@ -11,7 +11,7 @@ from tests.helpers.training_cli import run_cli
 
 MEMBER_RECIPE = {
     "weights": "none", "input_size": 48, "alpha": 0.25, "batch_size": 16, "frozen_epochs": 1,
-    "epochs": 1, "fast_dev_run": True,
+    "epochs": 1, "fast_dev_run": True, "calibrate": False,
 }  # fmt: skip
 
 
@@ -42,7 +42,7 @@ def ensemble_run(members: list[Path], tmp_path_factory: pytest.TempPathFactory) 
     recipe_dir = members[0].parent
     recipe = write_json(
         recipe_dir / "pair.json",
-        {"name": "tiny-pair", "members": [str(recipe_dir / "tiny.json")] * 2},
+        {"name": "tiny-pair", "members": [str(recipe_dir / "tiny.json")] * 2, "calibrate": False},
     )
     out = tmp_path_factory.mktemp("ensemble_out")
     done = run_cli(

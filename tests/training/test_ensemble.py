@@ -29,6 +29,27 @@ def test_the_ensemble_outputs_the_mean_of_its_members(
     np.testing.assert_allclose(ensemble, (each[0] + each[1]) / 2, atol=1e-4)
 
 
+def test_a_calibrated_ensemble_scales_the_mean_by_its_fitted_temperature(
+    members: list[Path], small_fer_folder: Path, tmp_path: Path
+) -> None:
+    from training.calibration import scale
+
+    recipe_dir = members[0].parent
+    recipe = write_json(
+        tmp_path / "calibrated.json",
+        {"name": "tiny-calibrated", "members": [str(recipe_dir / "tiny.json")] * 2},
+    )
+    done = run_cli("ensemble", "--config", str(recipe), "--members", *map(str, members),
+                   "--run-dir", str(tmp_path / "out"))  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    temperature = json.loads((tmp_path / "out" / "report.json").read_text())["temperature"]
+    faces = as_model_input(load_folder_split(small_fer_folder / "val", progress=False).images)
+    mean = sum(probabilities(onnx_file(run), faces) for run in members) / 2
+    got = probabilities(onnx_file(tmp_path / "out"), faces)
+    np.testing.assert_allclose(got, scale(mean, temperature["value"]), atol=1e-4)
+    assert temperature["faces"] == len(faces) and temperature["value"] != 1.0
+
+
 def test_the_ensemble_card_reports_val_and_names_its_members(
     members: list[Path], ensemble_run: Path
 ) -> None:

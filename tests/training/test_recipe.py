@@ -109,3 +109,19 @@ def test_numbers_out_of_range_are_refused_before_anything_loads(
 ) -> None:
     with pytest.raises(TrainingError, match=re.escape(message)):
         TrainConfig(data="d", run_dir="r", **values)  # type: ignore[arg-type]
+
+
+def test_a_recipe_extends_another_and_says_only_what_differs(tmp_path: Path) -> None:
+    base = tmp_path / "base.json"
+    base.write_text(json.dumps({"_about": "x", "epochs": 30, "lr": 0.001, "seed": 1}))
+    child = tmp_path / "child.json"
+    child.write_text(json.dumps({"extends": "base.json", "seed": 2}))
+    assert read_recipe(child) == {"epochs": 30, "lr": 0.001, "seed": 2}
+    loop = tmp_path / "loop.json"
+    loop.write_text(json.dumps({"extends": "loop.json"}))
+    with pytest.raises(TrainingError, match="extends itself"):
+        read_recipe(loop)
+    missing = tmp_path / "orphan.json"
+    missing.write_text(json.dumps({"extends": "nowhere.json"}))
+    with pytest.raises(TrainingError, match="nowhere.json does not exist"):
+        read_recipe(missing)

@@ -84,8 +84,12 @@ def test_onnxruntime_matches_keras_on_real_faces(fast_run: Path, small_fer_folde
     faces = load_folder_split(small_fer_folder / "val", progress=False)
     x = faces.images[..., None].astype(np.float32)
     # Saved under torch, loaded here under TensorFlow: the cross-backend path the export takes.
+    # The exported graph ends in the temperature fitted on val (training.calibration).
+    temperature = json.loads((fast_run / "report.json").read_text())["temperature"]["value"]
     keras_model = inference_model(
-        keras.models.load_model(fast_run / "checkpoints" / "best.keras", compile=False), True
+        keras.models.load_model(fast_run / "checkpoints" / "best.keras", compile=False),
+        True,
+        temperature=temperature,
     )
     expected = keras_model.predict(x, verbose=0)
     session = ort.InferenceSession(str(onnx_file(fast_run)), providers=["CPUExecutionProvider"])
