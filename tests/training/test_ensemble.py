@@ -44,7 +44,8 @@ def test_a_calibrated_ensemble_scales_the_mean_by_its_fitted_temperature(
     assert done.returncode == 0, done.stderr[-3000:]
     temperature = json.loads((tmp_path / "out" / "report.json").read_text())["temperature"]
     faces = as_model_input(load_folder_split(small_fer_folder / "val", progress=False).images)
-    mean = sum(probabilities(onnx_file(run), faces) for run in members) / 2
+    first, second = (probabilities(onnx_file(run), faces) for run in members)
+    mean = (first + second) / 2
     got = probabilities(onnx_file(tmp_path / "out"), faces)
     np.testing.assert_allclose(got, scale(mean, temperature["value"]), atol=1e-4)
     assert temperature["faces"] == len(faces) and temperature["value"] != 1.0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -58,7 +60,7 @@ def test_real_votes_match_every_val_face_and_reproduce_the_published_agreement()
     assert len(train.faces) < len(splits.train) and np.allclose(train.targets.sum(axis=1), 1.0)
 
 
-def test_missing_votes_file_and_csv_data_are_one_line_errors(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_missing_votes_file_and_csv_data_are_one_line_errors(tmp_path: Path) -> None:
     with pytest.raises(TrainingError, match="does not exist"):
         ferplus.read_votes(tmp_path / "labels.csv")
     bad = tmp_path / "bad.csv"
