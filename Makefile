@@ -22,7 +22,7 @@ $(VENV)/.dev-installed: pyproject.toml client/pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.serve-installed
 
 run: $(VENV)/.serve-installed
-	$(BIN)/uvicorn service.main:app --host $(HOST) --port $(PORT)
+	$(BIN)/uvicorn --factory service.main:app_from_environment --host $(HOST) --port $(PORT)
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .

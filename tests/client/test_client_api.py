@@ -113,7 +113,7 @@ def test_in_process_analyze_gives_the_services_answer(client: Client) -> None:
     with pytest.raises(ServiceError) as caught:
         analyze(b"GIF89a not really")
     assert caught.value.code == "unsupported_media_type" and caught.value.status is None
-    few = list(LocalAnalyzer(max_faces=1).analyze_many([photo, b"x"], return_exceptions=True))
+    few = list(LocalAnalyzer(max_faces=1).predict_many([photo, b"x"], return_exceptions=True))
     assert isinstance(few[0], Prediction) and isinstance(few[1], FerError)
 
 

@@ -12,8 +12,9 @@ from pathlib import Path
 import cv2
 import pytest
 
+from service.detectors.yunet import YuNetDetector
 from service.model_files import read_card
-from service.yunet import YuNetDetector
+from tests.helpers.defaults import DNN
 from tests.helpers.paths import ROOT
 from tests.helpers.photos import sample_photo
 from tests.helpers.wheels import wheel_or_skip
@@ -60,7 +61,7 @@ def test_export_writes_a_detector_that_agrees_with_the_cpp_one(wheel: Path, tmp_
         assert check["faces"] >= 5 and check["unmatched"] == 0 and check["extra"] == 0
         assert check["max_box_and_landmark_diff_px"] <= 1.5
     gray = cv2.cvtColor(sample_photo("astronaut"), cv2.COLOR_BGR2GRAY)
-    (face,) = YuNetDetector(out).detect(gray, 24, 10)
+    (face,) = YuNetDetector(out, **DNN).detect(gray, 24, 10)
     assert 150 < face.x + face.w / 2 < 300 and face.eyes is not None
 
 
