@@ -11,6 +11,7 @@ import httpx
 import numpy as np
 import pytest
 
+from devtools.photos import sample_photo
 from fer_client import (
     Client,
     ConnectionFailed,
@@ -25,9 +26,8 @@ from fer_client.client import retry_after
 from fer_client.images import ImageInput
 from fer_client.results import Box, Face
 from service.config import BUNDLED_MODEL
-from tests.client.conftest import API_KEY
+from tests.helpers.client_service import API_KEY
 from tests.helpers.paths import ROOT
-from tests.helpers.photos import sample_photo
 
 
 def test_predict_takes_a_path_bytes_or_an_array_and_returns_typed_faces(

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
+from devtools.photos import sample_photo
 from service.classifier import EmotionModel
 from service.config import BUNDLED_BLAZEFACE, BUNDLED_MODEL, BUNDLED_YUNET
 from service.crops import crop_faces, crop_framing, visible_box
@@ -25,9 +26,8 @@ from service.detectors.blazeface import BlazeFaceDetector
 from service.detectors.haar import HaarDetector
 from service.detectors.yunet import YuNetDetector
 from service.pipeline import Limits, analyze_bytes
+from tests.helpers.app import encode, post_image
 from tests.helpers.defaults import DNN, HAAR
-from tests.helpers.photos import sample_photo
-from tests.service.conftest import encode, post_image
 
 FIELD_CASES = Path(__file__).resolve().parents[1] / "field_cases"
 LEFT_EDGE = FIELD_CASES / "face-at-left-edge-360x270.jpg"

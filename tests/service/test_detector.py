@@ -12,6 +12,7 @@ import numpy as np
 import onnx
 import pytest
 
+from devtools.photos import sample_photo
 from service.config import BUNDLED_BLAZEFACE, BUNDLED_DETECTORS, BUNDLED_YUNET
 from service.crops import crop_faces
 from service.detectors import Detection, FaceDetector, Framing
@@ -21,7 +22,6 @@ from service.detectors.yunet import YuNetDetector, decode, suppress
 from service.model_files import read_card
 from service.sessions import ModelLoadError
 from tests.helpers.defaults import DNN, HAAR
-from tests.helpers.photos import sample_photo
 
 # The astronaut's face in scikit-image's 512x512 photo, checked by eye (eyebrows to chin).
 FACE_CENTRE, FACE_SIDE = (226.0, 126.0), 104.0

@@ -13,9 +13,9 @@ from service.config import BUNDLED_BLAZEFACE
 from service.detectors import Detection
 from service.detectors.blazeface import BlazeFaceDetector
 from service.tracking import FaceTracker, iou, smoothing_weight
+from tests.helpers.app import encode
 from tests.helpers.defaults import DNN, tracking
 from tests.helpers.faces import scene
-from tests.service.conftest import encode
 
 FRAME_MS = 1000 / 30
 

@@ -10,7 +10,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from tests.helpers.paths import ROOT
+from devtools.paths import ROOT
 
 
 def start_service(

