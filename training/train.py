@@ -29,8 +29,8 @@ from training.errors import TrainingError
 from training.model import build_model, set_backbone_trainable
 from training.portable import load_portable, write_portable
 from training.recipe import TrainConfig
-from training.run_paths import RunPaths
 from training.targets import training_targets
+from training.run_paths import RunPaths
 
 FAST_DEV_BATCHES = 3
 FAST_DEV_EVAL_FACES = 256
