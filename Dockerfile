@@ -33,7 +33,7 @@ RUN site=$(/opt/venv/bin/python -c "import sysconfig; print(sysconfig.get_path('
         "$site"/onnxruntime/quantization "$site"/onnxruntime/tools \
     && find "$site/cv2/data" -name "haarcascade_*.xml" ! -name haarcascade_frontalface_default.xml -delete \
     && find "$site" -name "*.so" -not -path "*.libs/*" -exec strip --strip-unneeded {} + \
-    && /opt/venv/bin/python -I -B -c "import glob, onnxruntime as ort, python_multipart, uvloop, httptools, websockets.speedups, PIL.Image, service.api.routes.predict, service.api.routes.stream; from service.faces import HaarDetector; HaarDetector(); [ort.InferenceSession(m) for m in glob.glob('/src/models/*.onnx')]"
+    && /opt/venv/bin/python -I -B -c "import glob, onnxruntime as ort, python_multipart, uvloop, httptools, websockets.speedups, PIL.Image, service.api.routes.predict, service.api.routes.stream; import service.main; from service.config import Settings; from service.detectors import build_detector; build_detector(Settings(detector='haar', models_dir='/src/models')); [ort.InferenceSession(m) for m in glob.glob('/src/models/*.onnx')]"
 
 FROM python:3.11.7-slim AS runtime
 RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin fer
@@ -50,4 +50,4 @@ EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/readyz', timeout=2).status != 200)"]
 # uvicorn is PID 1 and receives SIGTERM itself; WEB_CONCURRENCY sets its worker count.
-CMD ["uvicorn", "service.main:app", "--host", "0.0.0.0", "--port", "8000", "--timeout-graceful-shutdown", "20"]
+CMD ["uvicorn", "--factory", "service.main:app_from_environment", "--host", "0.0.0.0", "--port", "8000", "--timeout-graceful-shutdown", "20"]

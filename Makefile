@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint openapi compose-smoke scale-smoke browser-deps bench peer-venv clean
+.PHONY: run test test-fast lint openapi compose-smoke scale-smoke browser-deps bench peer-venv clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +22,7 @@ $(VENV)/.dev-installed: pyproject.toml client/pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.serve-installed
 
 run: $(VENV)/.serve-installed
-	$(BIN)/uvicorn service.main:app --host $(HOST) --port $(PORT)
+	$(BIN)/uvicorn --factory service.main:app_from_environment --host $(HOST) --port $(PORT)
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
@@ -40,6 +40,12 @@ browser-deps:
 
 test: lint browser-deps
 	$(BIN)/pytest
+
+# The quick loop while changing the service or the client (under 3 minutes): everything but the
+# training runs (tests/training), the detector conversions (tests/converters, pip downloads and
+# TensorFlow) and the tests marked slow; nothing starts Docker. `make test` still runs it all.
+test-fast: $(VENV)/.dev-installed
+	$(BIN)/pytest -q -m "not slow" --ignore=tests/training --ignore=tests/converters
 
 # docker compose up for real, probed over HTTP and WebSocket, plus the training image.
 compose-smoke: $(VENV)/.dev-installed

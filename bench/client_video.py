@@ -21,8 +21,8 @@ import time
 from pathlib import Path
 
 from bench.service_bench import rss_mb
-from tests.client.media import FPS, write_clip
-from tests.helpers.server import start_service
+from devtools.media import FPS, write_clip
+from devtools.server import start_service
 
 FER_CLIENT = Path(sys.executable).with_name("fer-client")
 MODES = {

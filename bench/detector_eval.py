@@ -24,13 +24,17 @@ import cv2
 import numpy as np
 
 from bench.scenes import Scene, TrueFace, fer_scenes, photo_scenes, source_photos
-from service.blazeface import BlazeFaceDetector
 from service.classifier import EmotionModel
-from service.config import BUNDLED_BLAZEFACE, BUNDLED_MODEL, BUNDLED_YUNET
-from service.faces import Detection, FaceDetector, HaarDetector, crop_faces
-from service.yunet import YuNetDetector
+from service.config import BUNDLED_BLAZEFACE, BUNDLED_MODEL, BUNDLED_YUNET, Settings
+from service.crops import crop_faces, crop_framing
+from service.detectors import Detection, FaceDetector
+from service.detectors.blazeface import BlazeFaceDetector
+from service.detectors.factory import dnn_options
+from service.detectors.haar import HaarDetector
+from service.detectors.yunet import YuNetDetector
 
 ROOT = Path(__file__).resolve().parents[1]
+SETTINGS = Settings()  # the service's detector options, where a row does not set its own
 SWEEP_SIDES = (256, 320, 352, 384, 416, 448, 512, 640)
 SWEEP_SCORES = (0.4, 0.5, 0.55, 0.6, 0.65, 0.7, 0.8)
 DNN_DETECTORS: dict[str, tuple[Callable[..., FaceDetector], Path]] = {
@@ -41,15 +45,17 @@ DNN_DETECTORS: dict[str, tuple[Callable[..., FaceDetector], Path]] = {
 DetectorFactory = Callable[[int], FaceDetector]
 
 
-def detectors(extra_blazeface: list[Path], crop_margin: float) -> dict[str, DetectorFactory]:
+def detectors(extra_blazeface: list[Path]) -> dict[str, DetectorFactory]:
     """Detector name -> factory taking a thread count, as the service would build them."""
     found: dict[str, DetectorFactory] = {
-        "haar (400 px, scale 1.1)": lambda t: HaarDetector(400, 1.1, 5, crop_margin),
-        "haar (full 640x480 frame)": lambda t: HaarDetector(640, 1.1, 5, crop_margin),
+        "haar (400 px, scale 1.1)": lambda t: HaarDetector(400, 1.1, 5),
+        "haar (full 640x480 frame)": lambda t: HaarDetector(640, 1.1, 5),
         f"blazeface ({BUNDLED_BLAZEFACE.name})": lambda t: BlazeFaceDetector(
-            BUNDLED_BLAZEFACE, threads=t
+            BUNDLED_BLAZEFACE, **dnn_options(SETTINGS) | {"threads": t}
         ),
-        f"yunet ({BUNDLED_YUNET.name})": lambda t: YuNetDetector(BUNDLED_YUNET, threads=t),
+        f"yunet ({BUNDLED_YUNET.name})": lambda t: YuNetDetector(
+            BUNDLED_YUNET, **dnn_options(SETTINGS) | {"threads": t}
+        ),
     }
     for path in extra_blazeface:
         found[f"blazeface ({path.name})"] = _blazeface_factory(path)
@@ -57,7 +63,7 @@ def detectors(extra_blazeface: list[Path], crop_margin: float) -> dict[str, Dete
 
 
 def _blazeface_factory(path: Path) -> DetectorFactory:
-    return lambda threads: BlazeFaceDetector(path, threads=threads)
+    return lambda t: BlazeFaceDetector(path, **dnn_options(SETTINGS) | {"threads": t})
 
 
 def match(found: list[Detection], truth: list[TrueFace]) -> tuple[dict[int, Detection], int]:
@@ -162,6 +168,7 @@ def emotion_accuracy(
     right = {(align, tilted): 0 for align in (False, True) for tilted in (False, True)}
     totals = {False: 0, True: 0}
     detected = 0
+    framing = crop_framing(detector.framing, model.crop)
     for scene in scenes:
         truth = scene.faces[0]
         tilted = abs(truth.angle) > 10
@@ -171,7 +178,7 @@ def emotion_accuracy(
             continue
         detected += 1
         for align in (False, True):
-            crop = crop_faces(scene.gray, [matched[0]], model.crop.size, detector.framing, align)
+            crop = crop_faces(scene.gray, [matched[0]], model.crop.size, framing, align)
             right[(align, tilted)] += int(np.argmax(model.classify(crop)[0])) == truth.label
     n = len(scenes)
     return {
@@ -230,7 +237,7 @@ def main() -> None:
         print()
 
     results: dict[str, dict[str, float]] = {}
-    for name, factory in detectors(args.blazeface, model.crop.margin).items():
+    for name, factory in detectors(args.blazeface).items():
         if args.only and not any(text in name for text in args.only):
             continue
         row: dict[str, float] = {

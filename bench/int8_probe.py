@@ -28,10 +28,11 @@ from onnxruntime.quantization import CalibrationMethod
 
 from bench.scenes import photo_scenes, source_photos
 from bench.timing import median_ms
-from service.blazeface import BlazeFaceDetector
-from service.classifier import cpu_session
-from service.config import BUNDLED_BLAZEFACE, BUNDLED_MODEL
+from service.config import BUNDLED_BLAZEFACE, BUNDLED_MODEL, Settings
+from service.detectors.blazeface import BlazeFaceDetector
+from service.detectors.factory import dnn_options
 from service.model_files import read_card
+from service.sessions import cpu_session
 from training.data import as_model_input, load_folder_split
 from training.predict import onnx_probabilities
 from training.quantize import (
@@ -99,7 +100,7 @@ def main() -> None:
     val = load_folder_split(args.fer / "val", progress=False)
     val_x, val_y = as_model_input(val.images), val.labels
     train = load_folder_split(args.fer / "train", progress=False)
-    detector = BlazeFaceDetector(BUNDLED_BLAZEFACE)
+    detector = BlazeFaceDetector(BUNDLED_BLAZEFACE, **dnn_options(Settings()))
     frames = [s.gray for s in photo_scenes(source_photos(ROOT / "test-output/cache"), 60, 0, 99)]
     frame_input = detector._input(frames[0])[0]
 

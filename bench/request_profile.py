@@ -5,7 +5,8 @@ each bundled model; prints markdown tables.
 
 The one-face 640x480 JPEG of ``bench.service_bench``, in-process on one thread (no HTTP; the
 bench's empty-upload row gives that part). Steps: the header check and decode
-(``service.imaging.decode_gray``), the detector's downscale (``service.faces.scale_to_side``),
+(``service.imaging.decode_gray``), the detector's downscale
+(``service.detectors.onnx.scale_to_side``),
 the detector's onnxruntime call and its decoding (``detect`` minus the call), the crop and the
 classifier's call; medians of ``--runs``. Then onnxruntime's own profile (``enable_profiling``)
 of the detector on that frame's input and of the classifier at batch 1 (and of its float32
@@ -27,10 +28,11 @@ import onnxruntime as ort
 
 from bench.service_bench import frame
 from bench.timing import median_ms
-from service.blazeface import BlazeFaceDetector
-from service.classifier import EmotionModel
-from service.config import BUNDLED_BLAZEFACE, BUNDLED_MODEL
-from service.faces import crop_faces, scale_to_side
+from service.config import BUNDLED_BLAZEFACE, BUNDLED_MODEL, Settings
+from service.crops import crop_faces
+from service.detectors.blazeface import BlazeFaceDetector
+from service.detectors.onnx import scale_to_side
+from service.engine import Engine
 from service.imaging import decode_gray
 from service.model_files import read_card
 
@@ -78,8 +80,9 @@ def main() -> None:
     args = parser.parse_args()
     cv2.setNumThreads(1)
     data = frame(1)
-    detector = BlazeFaceDetector(BUNDLED_BLAZEFACE)
-    model = EmotionModel(BUNDLED_MODEL)
+    engine = Engine.from_settings(Settings(detector="blazeface", model_path=BUNDLED_MODEL))
+    detector, model = engine.detector, engine.model
+    assert isinstance(detector, BlazeFaceDetector)
     gray = decode_gray(data, NO_LIMIT, NO_LIMIT)
     tensor, _ = detector._input(gray)
     faces = detector.detect(gray, 24, 20)

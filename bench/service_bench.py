@@ -40,7 +40,7 @@ import numpy as np
 from skimage import data
 from websockets.asyncio.client import connect
 
-from tests.helpers.server import start_service
+from devtools.server import start_service
 
 ROOT = Path(__file__).resolve().parents[1]
 PEER_PYTHON = ROOT / ".venv-fer" / "bin" / "python"

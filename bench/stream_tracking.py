@@ -20,18 +20,17 @@ import math
 import statistics
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from bench.scenes import PHOTO_FACES, _mask, _patch, background_frame, backgrounds, source_photos
-from service.blazeface import BlazeFaceDetector
-from service.classifier import EmotionModel
-from service.config import BUNDLED_BLAZEFACE, BUNDLED_MODEL
-from service.faces import Detection
-from service.pipeline import Analysis, FaceEmotion, Limits, analyze_bytes
+from service.config import BUNDLED_MODEL, Settings
+from service.detectors import Detection
+from service.engine import Engine, tracking_options
+from service.pipeline import Analysis, FaceEmotion, Limits
 from service.tracking import FaceTracker, TrackingOptions, iou
 
 FPS = 30
@@ -182,9 +181,8 @@ class Score:
     ms: list[float] = field(default_factory=list)
 
 
-def evaluate(clip_list: list[Clip], options: TrackingOptions, model: EmotionModel) -> Score:
+def evaluate(clip_list: list[Clip], options: TrackingOptions, engine: Engine) -> Score:
     """Run the pipeline over every clip with a fresh tracker each; count what happened."""
-    detector = BlazeFaceDetector(BUNDLED_BLAZEFACE)
     score = Score()
     for c in clip_list:
         tracker = FaceTracker(options)
@@ -196,9 +194,7 @@ def evaluate(clip_list: list[Clip], options: TrackingOptions, model: EmotionMode
         for i, (frame, truths) in enumerate(zip(c.frames, c.truths, strict=True)):
             ok, jpeg = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 85])
             started = time.perf_counter()
-            analysis: Analysis = analyze_bytes(
-                jpeg.tobytes(), detector, model, LIMITS, True, tracker, i * FRAME_MS
-            )
+            analysis: Analysis = engine.analyze(jpeg.tobytes(), LIMITS, tracker, i * FRAME_MS)
             score.ms.append((time.perf_counter() - started) * 1000)
             score.frames += 1
             unmatched = list(analysis.faces)
@@ -259,13 +255,14 @@ def main() -> None:
     clip_list = clips(args.seed)
     seconds = sum(len(c.frames) for c in clip_list) / FPS
     print(f"{len(clip_list)} clips, {seconds:.0f} s at {FPS} fps, 640x480 JPEG q85")
-    model = EmotionModel(BUNDLED_MODEL)
+    settings = Settings(detector="blazeface", model_path=BUNDLED_MODEL, align_faces=True)
+    engine = Engine.from_settings(settings)
     modes = [
         (
             "detect every frame (baseline)",
-            TrackingOptions(detect_every_ms=0, detect_every_frames=0),
+            replace(tracking_options(settings), detect_every_ms=0, detect_every_frames=0),
         ),
-        ("tracking, defaults", TrackingOptions()),
+        ("tracking, defaults", tracking_options(settings)),
     ]
     print(
         "| mode | recall | false faces / frame | id switches / 100 track-frames "
@@ -274,7 +271,7 @@ def main() -> None:
     )
     print("|---|---|---|---|---|---|---|---|---|")
     for name, options in modes:
-        print(_rows(name, evaluate(clip_list, options, model)))
+        print(_rows(name, evaluate(clip_list, options, engine)))
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ step "train in the training image (fast dev run) and serve its model"
 rm -rf "$FER_DATA" trained-models/smoke
 mkdir -p trained-models "$KERAS_WEIGHTS"
 chmod a+rwx trained-models
-"$PY" -c "from pathlib import Path; from tests.helpers.fer_data import write_fer_folder; write_fer_folder(Path('$FER_DATA'), 8)"
+"$PY" -c "from pathlib import Path; from devtools.fer_folders import write_fer_folder; write_fer_folder(Path('$FER_DATA'), 8)"
 docker compose --profile train build train
 docker compose --profile train run --rm train \
   train --data /data --run-dir /runs/smoke --fast-dev-run --weights none --batch-size 16

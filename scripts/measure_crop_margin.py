@@ -7,8 +7,8 @@ the crop centre's offset from the box centre:
 
 - Haar: the share gives the crop margin stored in the classifier's metadata,
   margin per side = (1 / share - 1) / 2;
-- BlazeFace, YuNet: share and offset are ``FER_FRAMING`` in service/blazeface.py and
-  service/yunet.py.
+- BlazeFace, YuNet: share and offset are the model file's ``framing`` metadata, written by its
+  converter (``converters/blazeface.py``, ``converters/yunet.py``).
 
     python scripts/measure_crop_margin.py ../shared/data/fer2013/val --detector yunet
 """
@@ -16,28 +16,21 @@ the crop centre's offset from the box centre:
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 from pathlib import Path
+from typing import Literal
 
 import cv2
 import numpy as np
 
-from service.blazeface import BlazeFaceDetector
-from service.config import BUNDLED_BLAZEFACE, BUNDLED_YUNET
-from service.faces import FaceDetector, HaarDetector
-from service.yunet import YuNetDetector
+from service.config import Settings
+from service.detectors import FaceDetector, build_detector
 
 UPSCALE = 192  # the cascade's 24 px window needs a larger face than 48 px
 
 
-def main(folder: Path, detector_name: str, step: int = 6) -> None:
+def main(folder: Path, detector_name: Literal["blazeface", "yunet", "haar"], step: int = 6) -> None:
     """Print the median box share, centre offset and implied margin for every ``step``-th face."""
-    detectors: dict[str, Callable[[], FaceDetector]] = {
-        "haar": HaarDetector,
-        "blazeface": lambda: BlazeFaceDetector(BUNDLED_BLAZEFACE),
-        "yunet": lambda: YuNetDetector(BUNDLED_YUNET),
-    }
-    detector: FaceDetector = detectors[detector_name]()
+    detector: FaceDetector = build_detector(Settings(detector=detector_name))
     files = sorted(folder.glob("*/*.jpg"))[::step]
     shares, shifts = [], []
     for path in files:

@@ -4,22 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from service.classifier import EmotionModel
-from service.config import Settings
-from service.faces import FaceDetector
+from service.engine import Engine
 from service.metrics import ServiceMetrics
-from service.pipeline import Analysis, Limits, analyze_bytes
+from service.pipeline import Analysis, Limits
 from service.tracking import FaceTracker
 from service.workers import WorkerPool
 
 
 @dataclass
 class Analyzer:
-    """Runs ``analyze_bytes`` off the event loop and records its timings and face counts."""
+    """Runs ``Engine.analyze`` off the event loop and records its timings and face counts."""
 
-    settings: Settings
-    model: EmotionModel
-    face_detector: FaceDetector
+    engine: Engine
     pool: WorkerPool
     metrics: ServiceMetrics
 
@@ -30,14 +26,12 @@ class Analyzer:
         max_bytes: int | None = None,
     ) -> Limits:
         """The settings' limits, with per-request options where given."""
-        return Limits.from_settings(self.settings, max_faces, min_face_size, max_bytes)
+        return self.engine.limits(max_faces, min_face_size, max_bytes)
 
     async def image(self, data: bytes, limits: Limits) -> Analysis:
         """One uploaded image; raises ServerBusy at once when every worker and queue place is
         taken (a request/response client should retry, not wait)."""
-        analysis = await self.pool.run_or_reject(
-            analyze_bytes, data, self.face_detector, self.model, limits, self.settings.align_faces
-        )
+        analysis = await self.pool.run_or_reject(self.engine.analyze, data, limits)
         self._record(analysis)
         return analysis
 
@@ -46,16 +40,7 @@ class Analyzer:
     ) -> Analysis:
         """One stream frame at frame time ``t_ms``; waits for a worker (the stream already
         holds at most one pending frame)."""
-        analysis = await self.pool.run(
-            analyze_bytes,
-            data,
-            self.face_detector,
-            self.model,
-            limits,
-            self.settings.align_faces,
-            tracker,
-            t_ms,
-        )
+        analysis = await self.pool.run(self.engine.analyze, data, limits, tracker, t_ms)
         self._record(analysis)
         return analysis
 

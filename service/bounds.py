@@ -1,12 +1,12 @@
-"""Request and stream-option bounds, defined once for the settings, the REST query parameters,
-the stream's query parameters and control messages, and therefore the OpenAPI spec."""
+"""Request and stream-option bounds, defined once for the settings, the REST query parameters
+(``service.api.params``), the stream's query parameters and control messages, and therefore the
+OpenAPI spec."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import Query
 from pydantic import Field
 
 
@@ -21,10 +21,6 @@ class Bound:
     def field(self) -> Any:
         """A pydantic ``Field`` with these bounds (for settings)."""
         return Field(ge=self.low, le=self.high, description=self.description)
-
-    def query(self) -> Any:
-        """A FastAPI ``Query`` with these bounds (for REST and WebSocket query parameters)."""
-        return Query(ge=self.low, le=self.high, description=self.description)
 
     def check(self, name: str, value: int) -> str | None:
         """What is wrong with ``value`` for option ``name``, or None when it is in range."""

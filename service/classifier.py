@@ -2,39 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import onnxruntime as ort
 
-from service.model_files import CROP, LABELS, NAME, VERSION, decode_metadata
-
-
-class ModelLoadError(RuntimeError):
-    """The model file is missing, corrupt or lacks the metadata the service needs."""
-
-
-@dataclass(frozen=True)
-class CropSpec:
-    """What the model expects as input: square grayscale crops of ``size`` pixels."""
-
-    size: int
-    channels: int
-    margin: float
-
-
-def cpu_session(path: Path, threads: int, what: str = "model") -> ort.InferenceSession:
-    """A sequential CPU session with ``threads`` intra-op threads; load failures name the file."""
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    try:
-        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    except Exception as exc:  # onnxruntime raises its own untyped errors
-        raise ModelLoadError(f"cannot load {what} {path}: {exc}") from exc
+from service.crops import CropSpec
+from service.model_files import CROP, LABELS, NAME, VERSION
+from service.sessions import ModelLoadError, cpu_session, metadata_of
 
 
 class EmotionModel:
@@ -42,7 +17,7 @@ class EmotionModel:
 
     def __init__(self, path: Path, threads: int = 1) -> None:
         self._session = cpu_session(path, threads)
-        meta = decode_metadata(self._session.get_modelmeta().custom_metadata_map)
+        meta = metadata_of(self._session)
         try:
             self.labels: tuple[str, ...] = tuple(meta[LABELS])
             crop = meta[CROP]

@@ -1,4 +1,8 @@
-"""Builds the FastAPI app: settings, lifespan (model, detector, workers), routers, errors."""
+"""Builds the FastAPI app: settings, lifespan (engine, workers), routers, errors.
+
+uvicorn starts it from the factory: ``uvicorn --factory service.main:app_from_environment``;
+importing this module loads nothing.
+"""
 
 from __future__ import annotations
 
@@ -17,10 +21,11 @@ from service.api.deps import require_api_key
 from service.api.errors import install_error_handlers
 from service.api.middleware import LimitAndCount
 from service.api.routes import health, metrics, model_info, page, predict, stream
-from service.classifier import EmotionModel, ModelLoadError
 from service.config import Settings, get_settings
+from service.engine import Engine
 from service.metrics import ServiceMetrics
-from service.state import AppState, build_face_detector
+from service.sessions import ModelLoadError
+from service.state import AppState
 from service.workers import WorkerPool
 
 logger = logging.getLogger("service")
@@ -34,22 +39,24 @@ def _warm_up(state: AppState) -> None:
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Load the model and detector once, warm up in the background, clean up at shutdown."""
+    """Load the engine (unless the factory did), warm up in the background, clean up at
+    shutdown."""
     settings: Settings = app.state.settings
     cv2.setNumThreads(settings.opencv_threads)
-    try:
-        model = EmotionModel(settings.classifier_file(), settings.ort_threads)
-    except ModelLoadError as exc:
-        logger.error("start-up failed: %s", exc)
-        raise
+    engine: Engine | None = app.state.engine
+    if engine is None:
+        try:
+            engine = Engine.from_settings(settings)
+        except ModelLoadError as exc:
+            logger.error("start-up failed: %s", exc)
+            raise
     state = AppState(
-        settings=settings,
-        model=model,
-        face_detector=build_face_detector(settings, model.crop.margin),
+        engine=engine,
         pool=WorkerPool(settings.worker_threads, settings.queue_size),
         metrics=app.state.metrics,
     )
     app.state.fer = state
+    model = engine.model
     logger.info("loaded model %s %s from %s", model.name, model.version, settings.classifier_file())
     warm = asyncio.get_running_loop().run_in_executor(None, _warm_up, state)
     try:
@@ -59,8 +66,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state.pool.shutdown()
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """The application, configured from ``settings`` (default: the environment)."""
+def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+    """The application, configured from ``settings`` (default: the environment); its lifespan
+    loads the engine, unless ``engine`` (built from the same settings) is given."""
     settings = settings or get_settings()
     logging.basicConfig(level=settings.log_level.upper())
     app = FastAPI(
@@ -70,6 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.engine = engine
     app.state.metrics = ServiceMetrics()
     install_error_handlers(app)
     if settings.cors_origins:
@@ -93,9 +102,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-def _app_from_environment() -> FastAPI:
-    """The app uvicorn serves; a bad setting or an unloadable model file ends the process with
-    one line (the lifespan loads them again: this only checks that it can)."""
+def app_from_environment() -> FastAPI:
+    """The app uvicorn serves (``--factory``): settings from the environment and the engine
+    loaded here, so a bad setting or an unloadable model file ends the process with one line
+    instead of a traceback from the lifespan."""
     try:
         settings = get_settings()
     except ValidationError as exc:
@@ -104,10 +114,7 @@ def _app_from_environment() -> FastAPI:
         )
         raise SystemExit(f"invalid configuration: {problems}") from None
     try:
-        build_face_detector(settings, EmotionModel(settings.classifier_file()).crop.margin)
+        engine = Engine.from_settings(settings)
     except ModelLoadError as exc:
         raise SystemExit(f"start-up failed: {exc}") from None
-    return create_app(settings)
-
-
-app = _app_from_environment()
+    return create_app(settings, engine)

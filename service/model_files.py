@@ -20,8 +20,10 @@ NAME, KIND, VERSION, CREATED = "name", "kind", "version", "created"
 PARITY, EXPORTED_WITH = "parity", "exported_with"
 # the emotion classifier's
 LABELS, CROP = "labels", "crop"
-# a face detector's: BlazeFace's anchor layout, YuNet's strides
-ANCHORS, STRIDES = "anchors", "strides"
+# a face detector's: BlazeFace's anchor layout, YuNet's strides, and how its boxes sit in a
+# FER-2013 crop ({"box_share": box side / crop side, "center_shift": crop centre below the box
+# centre, as a share of the box height})
+ANCHORS, STRIDES, FRAMING = "anchors", "strides", "framing"
 
 EMOTION_CLASSIFIER, FACE_DETECTOR = "emotion_classifier", "face_detector"
 

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from service.classifier import EmotionModel
-from service.config import Settings
+from service.crops import VisibleBox, crop_faces, crop_framing, visible_box
+from service.detectors import Detection, FaceDetector
 from service.errors import DetectionFailed
-from service.faces import Detection, FaceDetector, VisibleBox, crop_faces, visible_box
 from service.imaging import decode_gray
 from service.tracking import FaceTracker
 
@@ -50,22 +50,6 @@ class Limits:
     max_pixels: int
     max_faces: int
     min_face_size: int
-
-    @classmethod
-    def from_settings(
-        cls,
-        settings: Settings,
-        max_faces: int | None = None,
-        min_face_size: int | None = None,
-        max_bytes: int | None = None,
-    ) -> Limits:
-        """The settings' limits, with per-request options where given."""
-        return cls(
-            max_bytes=max_bytes or settings.max_upload_bytes,
-            max_pixels=settings.max_pixels,
-            max_faces=max_faces or settings.max_faces,
-            min_face_size=min_face_size or settings.min_face_size,
-        )
 
 
 def _locate(
@@ -114,7 +98,8 @@ def analyze_bytes(
         if (box := visible_box(d, width, height)).w > 0 and box.h > 0
     ]
     t2 = time.perf_counter()
-    crops = crop_faces(gray, [d for _, d, _ in found], model.crop.size, detector.framing, align)
+    framing = crop_framing(detector.framing, model.crop)
+    crops = crop_faces(gray, [d for _, d, _ in found], model.crop.size, framing, align)
     probs = model.classify(crops)
     t3 = time.perf_counter()
     faces = []

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 import cv2
 import numpy as np
 
-from service.faces import Detection, FaceDetector
+from service.detectors import Detection, FaceDetector
 
 MATCH_IOU = 0.3
 MAX_PREDICT_MS = 300.0
@@ -36,12 +36,13 @@ LK_STOP = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 20, 0.03)
 
 @dataclass(frozen=True)
 class TrackingOptions:
-    """Per-stream settings: smoothing half-life and when the full detector runs (ms, frames)."""
+    """Per-stream settings: smoothing half-life and when the full detector runs (ms, frames);
+    their defaults are the ``FER_STREAM_*`` settings (``service.engine.tracking_options``)."""
 
-    half_life_ms: int = 300
-    detect_every_ms: int = 200
-    detect_every_frames: int = 10
-    keep_ms: int = 1000
+    half_life_ms: int
+    detect_every_ms: int
+    detect_every_frames: int
+    keep_ms: int
 
 
 @dataclass
@@ -55,16 +56,6 @@ class Track:
     smoothed: np.ndarray | None = None
     smoothed_ms: float = 0.0
     visible: bool = True  # seen on the latest frame
-
-
-@dataclass(frozen=True)
-class TrackedFace:
-    """A face on this frame: its track, box, and raw and smoothed probabilities."""
-
-    track_id: int
-    detection: Detection
-    raw: np.ndarray
-    smoothed: np.ndarray
 
 
 def iou(a: Detection, b: Detection) -> float:
@@ -105,7 +96,7 @@ class FaceTracker:
     Not thread-safe: a stream processes one frame at a time.
     """
 
-    options: TrackingOptions = field(default_factory=TrackingOptions)
+    options: TrackingOptions
     tracks: list[Track] = field(default_factory=list)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _previous: np.ndarray | None = None

@@ -20,11 +20,6 @@ class WorkerPool:
         self.capacity = threads + queue_size
         self._slots = asyncio.Semaphore(self.capacity)
 
-    @property
-    def busy(self) -> bool:
-        """True when every worker and queue place is taken."""
-        return self._slots.locked()
-
     async def run_or_reject(self, fn: Callable[..., T], *args: object) -> T:
         """Run now, or raise ServerBusy when saturated (for request/response callers)."""
         if self._slots.locked():

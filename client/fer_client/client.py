@@ -213,8 +213,8 @@ def error_of(response: httpx.Response) -> ServiceError:
     """The ServiceError for an error response (the service's shape, or the bare status)."""
     try:
         error = response.json()["error"]
-        return ServiceError(str(error["code"]), str(error["message"]), response.status_code)
+        return ServiceError(str(error["message"]), str(error["code"]), response.status_code)
     except (ValueError, KeyError, TypeError):
         reason = response.reason_phrase or "error"
         text = response.text.strip().splitlines()[0][:200] if response.text.strip() else reason
-        return ServiceError(f"http_{response.status_code}", text, response.status_code)
+        return ServiceError(text, f"http_{response.status_code}", response.status_code)

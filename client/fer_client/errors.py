@@ -10,11 +10,12 @@ class FerError(Exception):
 class ServiceError(FerError):
     """The service answered with its error shape (or the in-process pipeline refused the image).
 
-    ``status`` is the HTTP status (None in-process), ``code`` the service's stable error code
-    (e.g. ``unsupported_media_type``), ``message`` its explanation.
+    ``message`` is the service's explanation, ``code`` its stable error code (e.g.
+    ``unsupported_media_type``), ``status`` the HTTP status (None in-process): the service's own
+    errors take ``message`` and ``code`` in the same order.
     """
 
-    def __init__(self, code: str, message: str, status: int | None = None) -> None:
+    def __init__(self, message: str, code: str, status: int | None = None) -> None:
         super().__init__(f"{message} ({code}" + (f", HTTP {status})" if status else ")"))
         self.code = code
         self.message = message

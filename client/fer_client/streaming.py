@@ -172,7 +172,7 @@ async def stream_frames(
             raise StreamClosed(code, reason or "connection lost") from None
         except InvalidStatus as exc:
             status = exc.response.status_code
-            raise ServiceError(f"http_{status}", f"{url} refused the stream", status) from None
+            raise ServiceError(f"{url} refused the stream", f"http_{status}", status) from None
         except (OSError, InvalidHandshake, TimeoutError) as exc:
             raise ConnectionFailed(f"cannot open a stream to {url}: {exc}") from None
 

@@ -23,12 +23,11 @@ from dataclasses import dataclass, replace
 import anyio
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from service.api.responses import image_of, stream_faces_of
 from service.bounds import STREAM_OPTIONS
 from service.errors import ServiceError
+from service.responses import image_of, stream_faces_of
 from service.schemas import ErrorDetail, StreamError, StreamResult
-from service.state import AppState, tracking_options
-from service.tracking import FaceTracker
+from service.state import AppState
 
 CLOSE_UNSUPPORTED = 1003
 CLOSE_POLICY = 1008
@@ -74,7 +73,7 @@ class StreamSession:
         self.ws = websocket
         self.state = state
         self.options: dict[str, int] = {}
-        self.tracker = FaceTracker(tracking_options(state.settings))
+        self.tracker = state.engine.tracker()
         self._set_options(options)
         self.received = 0
         self.processed = 0

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from playwright.sync_api import Browser, Playwright, sync_playwright
 
+from devtools.photos import sample_photo
 from tests.helpers.paths import ROOT
-from tests.helpers.photos import sample_photo
 
 CHROMIUM = Path("/usr/bin/chromium")
 OUTPUT = ROOT / "test-output" / "browser"

@@ -1,4 +1,5 @@
-"""A real service that wants an API key, a client for it, and media made from real photos."""
+"""Fixtures: a real service that wants an API key, a client for it, and media made from real
+photos."""
 
 from __future__ import annotations
 
@@ -7,12 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from devtools.media import write_clip, write_photo_folder
+from devtools.server import start_service
 from fer_client import Client
-from tests.client.media import write_clip, write_photo_folder
-from tests.helpers.server import start_service
-
-API_KEY = "client-tests-key"
-CLIP_FRAMES = 45
+from tests.helpers.client_service import API_KEY, CLIP_FRAMES
 
 
 @pytest.fixture(scope="session")

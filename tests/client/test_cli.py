@@ -15,10 +15,10 @@ import cv2
 import numpy as np
 import pytest
 
+from devtools.media import FPS, HEIGHT, WIDTH, decode_all
 from fer_client import Client
 from fer_client.images import encode_array
-from tests.client.conftest import API_KEY, CLIP_FRAMES
-from tests.client.media import FPS, HEIGHT, WIDTH, decode_all
+from tests.helpers.client_service import API_KEY, CLIP_FRAMES
 from training.labels import EMOTIONS
 
 FER_CLIENT = Path(sys.executable).with_name("fer-client")

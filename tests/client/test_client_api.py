@@ -11,6 +11,7 @@ import httpx
 import numpy as np
 import pytest
 
+from devtools.photos import sample_photo
 from fer_client import (
     Client,
     ConnectionFailed,
@@ -25,9 +26,8 @@ from fer_client.client import retry_after
 from fer_client.images import ImageInput
 from fer_client.results import Box, Face
 from service.config import BUNDLED_MODEL
-from tests.client.conftest import API_KEY
+from tests.helpers.client_service import API_KEY
 from tests.helpers.paths import ROOT
-from tests.helpers.photos import sample_photo
 
 
 def test_predict_takes_a_path_bytes_or_an_array_and_returns_typed_faces(
@@ -113,7 +113,7 @@ def test_in_process_analyze_gives_the_services_answer(client: Client) -> None:
     with pytest.raises(ServiceError) as caught:
         analyze(b"GIF89a not really")
     assert caught.value.code == "unsupported_media_type" and caught.value.status is None
-    few = list(LocalAnalyzer(max_faces=1).analyze_many([photo, b"x"], return_exceptions=True))
+    few = list(LocalAnalyzer(max_faces=1).predict_many([photo, b"x"], return_exceptions=True))
     assert isinstance(few[0], Prediction) and isinstance(few[1], FerError)
 
 

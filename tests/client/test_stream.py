@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from devtools.media import decode_all
 from fer_client import Client, FrameResult, FrameStatus, StreamClosed
-from tests.client.media import decode_all
 
 
 def collect(results: AsyncIterator[FrameResult]) -> list[FrameResult]:

@@ -7,7 +7,7 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
-from tests.helpers.photos import sample_photo
+from devtools.photos import sample_photo
 
 # The astronaut's face in scikit-image's 512x512 photo (eyebrows to chin), checked by eye.
 FACE_CENTRE, FACE_SIDE = (226.0, 126.0), 104.0

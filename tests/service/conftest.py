@@ -1,34 +1,16 @@
-"""A running app on the bundled model, and real photos encoded the ways clients send them."""
+"""Fixtures: a running app on the bundled model, and real photos encoded as clients send them."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
-from typing import Any
 
 import cv2
-import httpx
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from service.config import Settings
-from service.main import create_app
-from tests.helpers.photos import sample_photo
-
-
-def wait_until_ready(client: TestClient, timeout: float = 30.0) -> None:
-    """Poll /readyz until the model is warm."""
-    deadline = time.monotonic() + timeout
-    while client.get("/readyz").status_code != 200:
-        if time.monotonic() > deadline:
-            raise TimeoutError("the app did not become ready")
-        time.sleep(0.05)
-
-
-def make_client(**overrides: object) -> TestClient:
-    """A TestClient over an app built from settings with the given overrides."""
-    return TestClient(create_app(Settings(**overrides)))  # type: ignore[arg-type]
+from devtools.photos import sample_photo
+from tests.helpers.app import encode, make_client, wait_until_ready
 
 
 @pytest.fixture(scope="module")
@@ -36,16 +18,6 @@ def client() -> Iterator[TestClient]:
     with make_client() as c:
         wait_until_ready(c)
         yield c
-
-
-def encode(image: np.ndarray, ext: str = ".jpg", **params: int) -> bytes:
-    """Encode with OpenCV (JPEG quality 90 unless told)."""
-    flags: list[int] = []
-    if ext == ".jpg":
-        flags = [cv2.IMWRITE_JPEG_QUALITY, params.get("quality", 90)]
-    ok, buf = cv2.imencode(ext, image, flags)
-    assert ok
-    return buf.tobytes()
 
 
 @pytest.fixture(scope="session")
@@ -73,13 +45,6 @@ def three_faces(astronaut: np.ndarray) -> np.ndarray:
     for i in range(3):
         canvas[50:350, 100 + i * 375 : 350 + i * 375] = head
     return canvas
-
-
-def post_image(
-    client: TestClient, data: bytes, name: str = "face.jpg", mime: str = "image/jpeg", **params: Any
-) -> httpx.Response:
-    """POST one image to /v1/predict as multipart field ``file``."""
-    return client.post("/v1/predict", files={"file": (name, data, mime)}, params=params)
 
 
 @pytest.fixture(scope="session")

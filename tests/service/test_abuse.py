@@ -19,8 +19,8 @@ from websockets.asyncio.client import connect as async_connect
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from tests.helpers.server import start_service
-from tests.service.live import (
+from devtools.server import start_service
+from tests.helpers.live import (
     ServerProbe,
     hostile_uploads,
     median_ms,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.service.conftest import make_client, post_image, wait_until_ready
+from tests.helpers.app import make_client, post_image, wait_until_ready
 
 
 def test_api_keys_guard_rest_and_stream_when_configured(astronaut_jpeg: bytes) -> None:

@@ -17,14 +17,17 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from service.blazeface import BlazeFaceDetector
+from devtools.photos import sample_photo
 from service.classifier import EmotionModel
 from service.config import BUNDLED_BLAZEFACE, BUNDLED_MODEL, BUNDLED_YUNET
-from service.faces import Detection, FaceDetector, HaarDetector, crop_faces, visible_box
+from service.crops import crop_faces, crop_framing, visible_box
+from service.detectors import Detection, FaceDetector
+from service.detectors.blazeface import BlazeFaceDetector
+from service.detectors.haar import HaarDetector
+from service.detectors.yunet import YuNetDetector
 from service.pipeline import Limits, analyze_bytes
-from service.yunet import YuNetDetector
-from tests.helpers.photos import sample_photo
-from tests.service.conftest import encode, post_image
+from tests.helpers.app import encode, post_image
+from tests.helpers.defaults import DNN, HAAR
 
 FIELD_CASES = Path(__file__).resolve().parents[1] / "field_cases"
 LEFT_EDGE = FIELD_CASES / "face-at-left-edge-360x270.jpg"
@@ -76,9 +79,9 @@ def test_field_cases_on_the_stream_keep_boxes_inside(client: TestClient, case: P
 @pytest.mark.parametrize("detector_name", ["yunet", "blazeface"])
 def test_the_emotion_comes_from_the_unclipped_box(detector_name: str) -> None:
     detector: FaceDetector = (
-        YuNetDetector(BUNDLED_YUNET)
+        YuNetDetector(BUNDLED_YUNET, **DNN)
         if detector_name == "yunet"
-        else BlazeFaceDetector(BUNDLED_BLAZEFACE)
+        else BlazeFaceDetector(BUNDLED_BLAZEFACE, **DNN)
     )
     model = EmotionModel(BUNDLED_MODEL)
     analysis = analyze_bytes(LEFT_EDGE.read_bytes(), detector, model, LIMITS)
@@ -89,7 +92,8 @@ def test_the_emotion_comes_from_the_unclipped_box(detector_name: str) -> None:
         assert reached_out
     gray = cv2.imread(str(LEFT_EDGE), cv2.IMREAD_GRAYSCALE)
     assert gray is not None
-    crop = crop_faces(gray, [face.detection], model.crop.size, detector.framing, align=True)
+    framing = crop_framing(detector.framing, model.crop)
+    crop = crop_faces(gray, [face.detection], model.crop.size, framing, align=True)
     np.testing.assert_allclose(face.probabilities, model.classify(crop)[0], atol=1e-6)
 
 
@@ -153,9 +157,9 @@ def test_faces_at_every_edge_and_corner_get_boxes_inside_the_image(
     detector_name: str, classifier: EmotionModel
 ) -> None:
     detectors: dict[str, Callable[[], FaceDetector]] = {
-        "yunet": lambda: YuNetDetector(BUNDLED_YUNET),
-        "blazeface": lambda: BlazeFaceDetector(BUNDLED_BLAZEFACE),
-        "haar": lambda: HaarDetector(640, crop_margin=classifier.crop.margin),
+        "yunet": lambda: YuNetDetector(BUNDLED_YUNET, **DNN),
+        "blazeface": lambda: BlazeFaceDetector(BUNDLED_BLAZEFACE, **DNN),
+        "haar": lambda: HaarDetector(**HAAR | {"max_side": 640}),
     }
     detector = detectors[detector_name]()
     found_inside = 0

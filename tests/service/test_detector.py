@@ -12,21 +12,24 @@ import numpy as np
 import onnx
 import pytest
 
-from service.blazeface import BlazeFaceDetector, ssd_anchors, weighted_nms
-from service.classifier import ModelLoadError
+from devtools.photos import sample_photo
 from service.config import BUNDLED_BLAZEFACE, BUNDLED_DETECTORS, BUNDLED_YUNET
-from service.faces import Detection, FaceDetector, Framing, HaarDetector, crop_faces
+from service.crops import crop_faces
+from service.detectors import Detection, FaceDetector, Framing
+from service.detectors.blazeface import BlazeFaceDetector, ssd_anchors, weighted_nms
+from service.detectors.haar import HaarDetector
+from service.detectors.yunet import YuNetDetector, decode, suppress
 from service.model_files import read_card
-from service.yunet import YuNetDetector, decode, suppress
-from tests.helpers.photos import sample_photo
+from service.sessions import ModelLoadError
+from tests.helpers.defaults import DNN, HAAR
 
 # The astronaut's face in scikit-image's 512x512 photo, checked by eye (eyebrows to chin).
 FACE_CENTRE, FACE_SIDE = (226.0, 126.0), 104.0
 
 
 DNN_DETECTORS: dict[str, Callable[[Path], FaceDetector]] = {
-    "blazeface": BlazeFaceDetector,
-    "yunet": YuNetDetector,
+    "blazeface": lambda path: BlazeFaceDetector(path, **DNN),
+    "yunet": lambda path: YuNetDetector(path, **DNN),
 }
 
 
@@ -38,12 +41,12 @@ def detector(request: pytest.FixtureRequest) -> FaceDetector:
 
 @pytest.fixture(scope="module")
 def blazeface() -> BlazeFaceDetector:
-    return BlazeFaceDetector(BUNDLED_BLAZEFACE)
+    return BlazeFaceDetector(BUNDLED_BLAZEFACE, **DNN)
 
 
 @pytest.fixture(scope="module")
 def yunet() -> YuNetDetector:
-    return YuNetDetector(BUNDLED_YUNET)
+    return YuNetDetector(BUNDLED_YUNET, **DNN)
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +95,9 @@ def test_yunet_finds_rotated_faces_but_its_eyes_stay_nearly_level(
 
 def test_haar_misses_the_same_rotated_face(astronaut_gray: np.ndarray) -> None:
     # The reason the DNN detector is the default.
-    assert HaarDetector(640).detect(rotate(astronaut_gray, 25.0), 24, 10) == []
+    assert (
+        HaarDetector(**HAAR | {"max_side": 640}).detect(rotate(astronaut_gray, 25.0), 24, 10) == []
+    )
 
 
 def test_small_faces_in_a_vga_frame_are_found(
@@ -230,9 +235,9 @@ def test_a_corrupt_or_foreign_detector_file_is_refused(
 
 def test_each_detector_refuses_the_others_file() -> None:
     with pytest.raises(ModelLoadError):
-        BlazeFaceDetector(BUNDLED_YUNET)
+        BlazeFaceDetector(BUNDLED_YUNET, **DNN)
     with pytest.raises(ModelLoadError):
-        YuNetDetector(BUNDLED_BLAZEFACE)
+        YuNetDetector(BUNDLED_BLAZEFACE, **DNN)
 
 
 def test_bundled_blazeface_matches_its_card() -> None:

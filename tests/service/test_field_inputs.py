@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from tests.service.conftest import encode, post_image
+from tests.helpers.app import encode, post_image
 
 # The first bytes of an iPhone HEIC photo: an ISO-BMFF 'ftyp' box with brand 'heic'.
 HEIC_HEADER = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\x00" * 64

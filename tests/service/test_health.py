@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.classifier import EmotionModel
-from tests.service.conftest import make_client, post_image, wait_until_ready
+from tests.helpers.app import make_client, post_image, wait_until_ready
 from training.labels import EMOTIONS
 
 

@@ -13,8 +13,8 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from tests.service.conftest import encode, make_client, post_image, wait_until_ready
-from tests.service.live import png_header_only
+from tests.helpers.app import encode, make_client, post_image, wait_until_ready
+from tests.helpers.live import png_header_only
 from training.labels import EMOTIONS
 
 

@@ -13,7 +13,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from tests.helpers.server import start_service
+from devtools.server import start_service
 
 
 def test_sigterm_drains_requests_and_closes_streams(three_faces_jpeg: bytes) -> None:

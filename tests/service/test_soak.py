@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 from websockets.sync.client import connect
 
-from tests.helpers.server import start_service
-from tests.service.conftest import encode
-from tests.service.live import ServerProbe, ws_url
+from devtools.server import start_service
+from tests.helpers.app import encode
+from tests.helpers.live import ServerProbe, ws_url
 
 REST_REQUESTS = 6_000
 STREAM_FRAMES = 4_000

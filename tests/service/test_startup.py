@@ -9,14 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from service.classifier import EmotionModel, ModelLoadError
+from service.classifier import EmotionModel
 from service.config import BUNDLED_BLAZEFACE, BUNDLED_MODEL, BUNDLED_YUNET, Settings
+from service.sessions import ModelLoadError
 from tests.helpers.paths import ROOT
 
 
 def _start_app(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     code = "import service.main as m; from fastapi.testclient import TestClient\n" \
-           "with TestClient(m.app): pass"  # fmt: skip
+           "with TestClient(m.app_from_environment()): pass"  # fmt: skip
     return subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
         env={**os.environ, **env}, timeout=120,

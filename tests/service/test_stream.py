@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from tests.service.conftest import make_client, wait_until_ready
+from tests.helpers.app import make_client, wait_until_ready
 
 
 def test_frames_in_results_out_in_order(client: TestClient, astronaut_jpeg: bytes,

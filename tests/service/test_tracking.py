@@ -9,12 +9,13 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from service.blazeface import BlazeFaceDetector
 from service.config import BUNDLED_BLAZEFACE
-from service.faces import Detection
-from service.tracking import FaceTracker, TrackingOptions, iou, smoothing_weight
+from service.detectors import Detection
+from service.detectors.blazeface import BlazeFaceDetector
+from service.tracking import FaceTracker, iou, smoothing_weight
+from tests.helpers.app import encode
+from tests.helpers.defaults import DNN, tracking
 from tests.helpers.faces import scene
-from tests.service.conftest import encode
 
 FRAME_MS = 1000 / 30
 
@@ -23,7 +24,7 @@ class CountingDetector:
     """The bundled BlazeFace, counting its calls."""
 
     def __init__(self) -> None:
-        self.inner = BlazeFaceDetector(BUNDLED_BLAZEFACE)
+        self.inner = BlazeFaceDetector(BUNDLED_BLAZEFACE, **DNN)
         self.name, self.framing, self.calls = self.inner.name, self.inner.framing, 0
 
     def detect(self, gray: np.ndarray, min_face_size: int, max_faces: int) -> list[Detection]:
@@ -58,7 +59,7 @@ def test_a_dropped_frame_does_not_change_what_smoothing_means() -> None:
     start, target = np.array([1.0, 0.0]), np.array([0.0, 1.0])
     results = []
     for step_ms in (FRAME_MS, 2 * FRAME_MS):
-        tracker = FaceTracker(TrackingOptions(half_life_ms=300))
+        tracker = FaceTracker(tracking(half_life_ms=300))
         tracker._associate([Detection(0, 0, 50, 50, 1.0)], 0.0)
         tracker.smooth(1, start, 0.0)
         t = 0.0
@@ -75,7 +76,7 @@ def test_a_panning_face_keeps_one_id_and_the_detector_runs_only_when_due(
 ) -> None:
     frames = [scene([(60 + 8 * i, 150, 110)]) for i in range(30)]  # 1 s at 30 fps, 240 px/s
     detector.calls = 0
-    found = run(FaceTracker(TrackingOptions(detect_every_ms=200)), detector, frames)
+    found = run(FaceTracker(tracking(detect_every_ms=200)), detector, frames)
     assert all(len(f) == 1 for f in found)
     assert {f[0][0] for f in found} == {1}
     for i, ((_, d),) in enumerate(found):  # the box follows the face between detections
@@ -86,13 +87,13 @@ def test_a_panning_face_keeps_one_id_and_the_detector_runs_only_when_due(
 def test_detecting_every_frame_is_one_setting_away(detector: CountingDetector) -> None:
     frames = [scene([(100 + 4 * i, 150, 110)]) for i in range(6)]
     detector.calls = 0
-    run(FaceTracker(TrackingOptions(detect_every_ms=0)), detector, frames)
+    run(FaceTracker(tracking(detect_every_ms=0)), detector, frames)
     assert detector.calls == 6
 
 
 def test_a_new_face_gets_a_track_within_the_refresh_interval(detector: CountingDetector) -> None:
     frames = [scene([(60, 150, 110)] + ([(400, 150, 110)] if i >= 10 else [])) for i in range(22)]
-    found = run(FaceTracker(TrackingOptions(detect_every_ms=200)), detector, frames)
+    found = run(FaceTracker(tracking(detect_every_ms=200)), detector, frames)
     first_seen = next(i for i, f in enumerate(found) if len(f) == 2)
     assert (first_seen - 10) * FRAME_MS <= 200
     assert {tid for tid, _ in found[-1]} == {1, 2}
@@ -103,7 +104,7 @@ def test_a_face_that_leaves_and_comes_back_later_gets_a_new_id(
 ) -> None:
     present = [scene([(200, 150, 110)])] * 6
     empty = [scene([])] * 40  # 1.3 s without the face: longer than keep_ms
-    found = run(FaceTracker(TrackingOptions(keep_ms=1000)), detector, present + empty + present)
+    found = run(FaceTracker(tracking(keep_ms=1000)), detector, present + empty + present)
     ids = [tid for f in found for tid, _ in f]
     assert set(ids) == {1, 2} and ids[:6] == [1] * 6 and ids[-1] == 2
 
@@ -111,13 +112,13 @@ def test_a_face_that_leaves_and_comes_back_later_gets_a_new_id(
 def test_a_face_missed_for_a_moment_keeps_its_id(detector: CountingDetector) -> None:
     present = [scene([(200, 150, 110)])] * 6
     blank = [scene([])] * 3  # 100 ms: shorter than keep_ms
-    found = run(FaceTracker(TrackingOptions(keep_ms=1000)), detector, present + blank + present)
+    found = run(FaceTracker(tracking(keep_ms=1000)), detector, present + blank + present)
     assert {tid for f in found for tid, _ in f} == {1}
 
 
 def test_two_faces_moving_apart_keep_their_ids(detector: CountingDetector) -> None:
     frames = [scene([(200 - 6 * i, 150, 100), (340 + 6 * i, 150, 100)]) for i in range(20)]
-    found = run(FaceTracker(), detector, frames)
+    found = run(FaceTracker(tracking()), detector, frames)
     first = {tid: d.x for tid, d in found[0]}
     left_id = min(first, key=lambda t: first[t])
     for faces in found:

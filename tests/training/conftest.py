@@ -1,23 +1,13 @@
-"""Runs shared by the training tests: two fast-dev members of one recipe and their ensemble."""
+"""Fixtures: runs shared by the training tests, two fast-dev members of one recipe and their
+ensemble."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
-from tests.helpers.training_cli import run_cli
-
-MEMBER_RECIPE = {
-    "weights": "none", "input_size": 48, "alpha": 0.25, "batch_size": 16, "frozen_epochs": 1,
-    "epochs": 1, "fast_dev_run": True, "calibrate": False,
-}  # fmt: skip
-
-
-def write_json(path: Path, values: dict[str, object]) -> Path:
-    path.write_text(json.dumps(values))
-    return path
+from tests.helpers.training_cli import MEMBER_RECIPE, run_cli, write_json
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from tests.helpers.fer_data import write_fer_folder
+from devtools.fer_folders import write_fer_folder
 from tests.helpers.paths import EMOTION_FOLDERS
 from training.data import (
     DataError,

@@ -8,8 +8,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from tests.helpers.training_cli import onnx_file, run_cli
-from tests.training.conftest import write_json
+from tests.helpers.training_cli import onnx_file, run_cli, write_json
 from training.data import as_model_input, load_folder_split
 from training.labels import EMOTIONS
 

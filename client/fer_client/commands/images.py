@@ -8,7 +8,7 @@ import sys
 
 from tqdm import tqdm
 
-from fer_client.commands.backend import open_backend
+from fer_client.commands.backend import limits, open_backend
 from fer_client.commands.outputs import text_output
 from fer_client.errors import ConnectionFailed, FerError, ServiceError
 from fer_client.images import find_images
@@ -46,7 +46,9 @@ def run(args: argparse.Namespace) -> int:
             tqdm(total=len(paths), unit="image", disable=args.quiet) as bar,
         ):
             table = csv_writer(csv_out, image_columns(labels)) if csv_out else None
-            answers = backend.predict_many(paths, args.concurrency)
+            answers = backend.predict_many(
+                paths, concurrency=args.concurrency, return_exceptions=True, **limits(args)
+            )
             for path, answer in zip(paths, answers, strict=True):
                 name = str(path)
                 if isinstance(answer, FerError):

@@ -19,7 +19,7 @@ import numpy as np
 from tqdm import tqdm
 
 from fer_client.annotate import AnnotatedVideo, draw_faces
-from fer_client.commands.backend import Backend, open_backend
+from fer_client.commands.backend import Backend, frame_time, limits, open_backend
 from fer_client.frames import VideoFile, VideoFrame
 from fer_client.plot import plot_emotions, pyplot
 from fer_client.results import Face, FrameResult, FrameStatus
@@ -107,7 +107,10 @@ async def _analyse(
         table = csv_writer(out, frame_columns(labels))
         options = dict(args.stream_option)
         fps = source.fps / args.every if source.fps else None
-        stream = backend.stream(frames(), args.in_flight, args.all_frames, options, fps)
+        stream = backend.stream(
+            frames(), in_flight=args.in_flight, all_frames=args.all_frames, options=options,
+            **limits(args), **frame_time(backend, fps),
+        )  # fmt: skip
         async for result in stream:
             frame = sent.popleft()
             table.writerows(frame_rows(frame.index, frame.time_s, result, labels))

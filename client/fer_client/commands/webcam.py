@@ -15,7 +15,7 @@ import numpy as np
 from tqdm import tqdm
 
 from fer_client.annotate import draw_faces
-from fer_client.commands.backend import Backend, open_backend
+from fer_client.commands.backend import Backend, limits, open_backend
 from fer_client.commands.outputs import text_output
 from fer_client.frames import LiveCamera, VideoFrame
 from fer_client.results import FrameStatus
@@ -77,7 +77,8 @@ async def _show(
     with text_output(csv_path) as out, tqdm(unit="frame", disable=args.quiet) as bar:
         table = csv_writer(out, frame_columns(labels)) if out is not None else None
         options = dict(args.stream_option)
-        async for result in backend.stream(frames(), args.in_flight, False, options):
+        stream = backend.stream(frames(), in_flight=args.in_flight, options=options, **limits(args))
+        async for result in stream:
             frame = sent.popleft()
             if table is not None:
                 table.writerows(frame_rows(frame.index, frame.time_s, result, labels))

@@ -7,8 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, File, HTTPException, Request, UploadFile
 
 from service.api.deps import ReadyState
-from service.api.responses import faces_of, image_of
+from service.api.params import query
 from service.bounds import MAX_FACES, MIN_FACE_SIZE
+from service.responses import faces_of, image_of
 from service.schemas import ModelRef, PredictResponse, error_responses
 
 router = APIRouter(tags=["predict"])
@@ -23,8 +24,8 @@ async def predict(
     request: Request,
     state: ReadyState,
     file: Annotated[UploadFile, File(description="a JPEG, PNG, WebP or BMP image")],
-    max_faces: Annotated[int | None, MAX_FACES.query()] = None,
-    min_face_size: Annotated[int | None, MIN_FACE_SIZE.query()] = None,
+    max_faces: Annotated[int | None, query(MAX_FACES)] = None,
+    min_face_size: Annotated[int | None, query(MIN_FACE_SIZE)] = None,
 ) -> PredictResponse:
     """Detect faces in one image and classify each face's emotion."""
     sent = len((await request.form()).getlist("file"))  # parsed once already: Starlette caches it

@@ -8,7 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from tests.helpers.photos import sample_photo
+from devtools.photos import sample_photo
 
 WIDTH, HEIGHT, FPS = 640, 480, 30.0
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from tests.helpers.paths import EMOTION_FOLDERS, FER_DATA
-from tests.helpers.photos import sample_photo
+from devtools.paths import EMOTION_FOLDERS, FER_DATA
+from devtools.photos import sample_photo
 
 
 def _synthetic_faces_source(count: int, seed: int) -> list[np.ndarray]:

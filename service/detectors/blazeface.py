@@ -1,7 +1,7 @@
 """BlazeFace (MediaPipe's face detector) on onnxruntime: input scaling, SSD anchors, NMS.
 
-The ONNX file comes from ``python -m training export-detector`` and carries its anchor layout in
-its metadata, so this module needs no TensorFlow and no MediaPipe.
+The ONNX file comes from ``python -m converters export-detector`` and carries its anchor layout
+and crop framing in its metadata, so this module needs no TensorFlow and no MediaPipe.
 """
 
 from __future__ import annotations
@@ -10,16 +10,19 @@ from pathlib import Path
 
 import numpy as np
 
-from service.classifier import ModelLoadError, cpu_session
-from service.faces import Detection, Framing, keypoint_detections, scale_to_side
-from service.model_files import ANCHORS, NAME, decode_metadata
+from service.detectors.base import Detection
+from service.detectors.onnx import (
+    detector_session,
+    framing_of,
+    keypoint_detections,
+    scale_to_side,
+)
+from service.model_files import ANCHORS, NAME
+from service.sessions import ModelLoadError
 
 # MediaPipe clips raw scores at +-100; 80 keeps exp() inside float32.
 RAW_SCORE_LIMIT = 80.0
-# Box side as a share of the FER-2013 crop side, and the crop centre's offset from the box
-# centre (share of the box height, + is down); measured on val faces by
-# scripts/measure_crop_margin.py --detector blazeface.
-FER_FRAMING = Framing(box_share=0.896, center_shift=-0.051)
+IOU_THRESHOLD = 0.3  # MediaPipe's face detection graph's
 
 
 def ssd_anchors(height: int, width: int, grids: list[dict[str, int]], offset: float) -> np.ndarray:
@@ -76,14 +79,14 @@ class BlazeFaceDetector:
     def __init__(
         self,
         path: Path,
+        *,
         threads: int = 1,
-        min_score: float = 0.6,
-        iou_threshold: float = 0.3,
-        input_side: int = 384,
+        min_score: float,
+        input_side: int,
+        iou_threshold: float = IOU_THRESHOLD,
     ) -> None:
-        self._session = cpu_session(path, threads, "detector")
+        self._session, meta = detector_session(path, threads)
         try:
-            meta = decode_metadata(self._session.get_modelmeta().custom_metadata_map)
             anchors = meta[ANCHORS]
             self.name: str = str(meta.get(NAME, path.stem))
             self._grids: list[dict[str, int]] = anchors["grids"]
@@ -106,7 +109,7 @@ class BlazeFaceDetector:
         self.input_side = input_side
         self.min_score = min_score
         self.iou_threshold = iou_threshold
-        self.framing = FER_FRAMING
+        self.framing = framing_of(path, meta)
 
     def _anchors(self, height: int, width: int) -> np.ndarray:
         key = (height, width)

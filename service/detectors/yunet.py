@@ -1,8 +1,9 @@
 """YuNet (libfacedetection's face detector) on onnxruntime: input scaling, decoding, NMS.
 
-The ONNX file comes from ``python -m training export-detector --variant yunet`` and carries its
-strides in its metadata. Per stride s the model gives, for every cell of the (H/s, W/s) grid in
-row-major order, a class and an objectness probability, a box and five keypoints:
+The ONNX file comes from ``python -m converters export-detector --variant yunet`` and carries
+its strides and crop framing in its metadata. Per stride s the model gives, for every cell of
+the (H/s, W/s) grid in row-major order, a class and an objectness probability, a box and five
+keypoints:
 score = sqrt(cls * obj); box centre = (cell + offset) * s; box side = exp(out) * s;
 keypoint = (cell + offset) * s.
 """
@@ -15,14 +16,17 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from service.classifier import ModelLoadError, cpu_session
-from service.faces import Detection, Framing, keypoint_detections, scale_to_side
-from service.model_files import NAME, STRIDES, decode_metadata
+from service.detectors.base import Detection
+from service.detectors.onnx import (
+    detector_session,
+    framing_of,
+    keypoint_detections,
+    scale_to_side,
+)
+from service.model_files import NAME, STRIDES
+from service.sessions import ModelLoadError
 
-# Box side as a share of the FER-2013 crop side, and the crop centre's offset from the box
-# centre (share of the box height, + is down); measured on val faces by
-# scripts/measure_crop_margin.py --detector yunet.
-FER_FRAMING = Framing(box_share=1.016, center_shift=-0.009)
+IOU_THRESHOLD = 0.3  # libfacedetection's default
 OUTPUT_KINDS = ("cls", "obj", "bbox", "kps")
 EXP_LIMIT = 20.0  # box sides up to e^20 strides: far past any image, still finite in float32
 
@@ -72,14 +76,14 @@ class YuNetDetector:
     def __init__(
         self,
         path: Path,
+        *,
         threads: int = 1,
-        min_score: float = 0.6,
-        iou_threshold: float = 0.3,
-        input_side: int = 384,
+        min_score: float,
+        input_side: int,
+        iou_threshold: float = IOU_THRESHOLD,
     ) -> None:
-        self._session = cpu_session(path, threads, "detector")
+        self._session, meta = detector_session(path, threads)
         try:
-            meta = decode_metadata(self._session.get_modelmeta().custom_metadata_map)
             self._strides = [int(s) for s in meta[STRIDES]]
             self.name: str = str(meta.get(NAME, path.stem))
         except (KeyError, ValueError, TypeError) as exc:
@@ -95,7 +99,7 @@ class YuNetDetector:
         self.input_side = input_side
         self.min_score = min_score
         self.iou_threshold = iou_threshold
-        self.framing = FER_FRAMING
+        self.framing = framing_of(path, meta)
 
     def _input(self, gray: np.ndarray) -> tuple[np.ndarray, float]:
         """The model input (1, 1, H, W), pixel values 0-255, with the frame at its top left,

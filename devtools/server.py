@@ -10,7 +10,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from tests.helpers.paths import ROOT
+from devtools.paths import ROOT
 
 
 def start_service(
@@ -26,7 +26,8 @@ def start_service(
         port = int(s.getsockname()[1])
     output = log.open("wb") if log is not None else subprocess.PIPE
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "service.main:app", "--port", str(port), *extra_args],
+        [sys.executable, "-m", "uvicorn", "--factory", "service.main:app_from_environment",
+         "--port", str(port), *extra_args],
         cwd=ROOT, stdout=output, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})},
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"

