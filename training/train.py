@@ -257,7 +257,7 @@ def finish(config: TrainConfig, paths: RunPaths, splits: Splits, train_minutes: 
         "targets": config.targets,
         "val_primary_accuracy": primary(report, config.targets)["accuracy"],
         "val_source": splits.val_source,
-        "train_faces": len(splits.train),
+        "train_faces": len(training_targets(splits, config.targets)[0].faces),
         "val_faces": len(val),
         "backend": config.backend,
         "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores, {platform.platform()}",
