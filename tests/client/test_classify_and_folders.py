@@ -14,7 +14,7 @@ import pytest
 from devtools.photos import sample_photo
 from fer_client import Client, LocalAnalyzer, ServiceError
 from tests.client.test_cli import fer_client
-from tests.helpers.client_service import API_KEY
+from tests.helpers.client_service import API_KEY, needs_service_package
 from tests.helpers.paths import EMOTION_FOLDERS, FER_DATA
 
 
@@ -38,6 +38,20 @@ def real_crops(folder: Path) -> list[Path]:
     return [*paths, tiff]
 
 
+def test_classify_answers_in_input_order_and_names_a_refused_crop(
+    client: Client, tmp_path: Path
+) -> None:
+    crops = real_crops(tmp_path / "crops")
+    remote = client.classify(crops)
+    assert [c.filename for c in remote.crops] == [p.name for p in crops]
+    assert [c.index for c in remote.crops] == list(range(len(crops)))
+    assert remote.crops[-1].scores == pytest.approx(remote.crops[0].scores, abs=1e-5)  # TIFF
+    with pytest.raises(ServiceError) as refused:
+        client.classify([crops[0], b"GIF89a not a face", crops[1]])
+    assert (refused.value.status, refused.value.index) == (415, 1)
+
+
+@needs_service_package
 def test_classify_over_http_and_in_process_agree(client: Client, tmp_path: Path) -> None:
     crops = real_crops(tmp_path / "crops")
     remote = client.classify(crops)
@@ -47,10 +61,6 @@ def test_classify_over_http_and_in_process_agree(client: Client, tmp_path: Path)
     for r, here in zip(remote.crops, local.crops, strict=True):
         assert r.emotion == here.emotion and r.image == here.image
         assert r.scores == pytest.approx(here.scores, abs=1e-5)
-    assert remote.crops[-1].scores == pytest.approx(remote.crops[0].scores, abs=1e-5)  # TIFF
-    with pytest.raises(ServiceError) as refused:
-        client.classify([crops[0], b"GIF89a not a face", crops[1]])
-    assert (refused.value.status, refused.value.index) == (415, 1)
     with pytest.raises(ServiceError) as here_refused:
         LocalAnalyzer().classify([crops[0], b"GIF89a not a face"])
     assert (here_refused.value.code, here_refused.value.index) == ("unsupported_media_type", 1)

@@ -15,8 +15,12 @@ BOUNDARY = "fer-test-boundary"
 def multipart_body(disposition: str, data: bytes, mime: str = "image/jpeg") -> bytes:
     """One part with the given Content-Disposition line (e.g. without a filename)."""
     return (
-        f"--{BOUNDARY}\r\nContent-Disposition: {disposition}\r\nContent-Type: {mime}\r\n\r\n"
-    ).encode() + data + f"\r\n--{BOUNDARY}--\r\n".encode()
+        (
+            f"--{BOUNDARY}\r\nContent-Disposition: {disposition}\r\nContent-Type: {mime}\r\n\r\n"
+        ).encode()
+        + data
+        + f"\r\n--{BOUNDARY}--\r\n".encode()
+    )
 
 
 MULTIPART_TYPE = f"multipart/form-data; boundary={BOUNDARY}"

@@ -127,7 +127,9 @@ def _metric(text: str, name: str, **labels: str) -> float:
     return float(match.group(1)) if match else 0.0
 
 
-def test_crops_are_counted_in_metrics_like_predict(client: TestClient, astronaut_jpeg: bytes) -> None:
+def test_crops_are_counted_in_metrics_like_predict(
+    client: TestClient, astronaut_jpeg: bytes
+) -> None:
     before = client.get("/metrics").text
     client.post("/v1/classify", files=parts([("a.jpg", astronaut_jpeg)] * 5))
     after = client.get("/metrics").text
