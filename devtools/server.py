@@ -28,7 +28,8 @@ def start_service(
         port = int(s.getsockname()[1])
     output = log.open("wb") if log is not None else subprocess.PIPE
     proc = subprocess.Popen(
-        [os.environ.get("FER_SERVICE_PYTHON", sys.executable), "-m", "uvicorn", "--factory", "service.main:app_from_environment",
+        [os.environ.get("FER_SERVICE_PYTHON", sys.executable), "-m", "uvicorn", "--factory",
+         "service.main:app_from_environment",
          "--port", str(port), *extra_args],
         cwd=ROOT, stdout=output, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})},
     )  # fmt: skip

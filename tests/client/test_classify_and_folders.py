@@ -34,7 +34,9 @@ def real_crops(folder: Path) -> list[Path]:
             paths.append(folder / f"astronaut-{side}.png")
             cv2.imwrite(str(paths[-1]), cv2.resize(face, (side, side)))
     tiff = folder / "first-again.tif"
-    cv2.imwrite(str(tiff), cv2.imread(str(paths[0]), cv2.IMREAD_GRAYSCALE))
+    first = cv2.imread(str(paths[0]), cv2.IMREAD_GRAYSCALE)
+    assert first is not None
+    cv2.imwrite(str(tiff), first)
     return [*paths, tiff]
 
 
