@@ -53,7 +53,7 @@ CLIENT_VENV := .venv-client
 client-test: $(VENV)/.dev-installed
 	rm -rf $(CLIENT_VENV)
 	$(PYTHON) -m venv $(CLIENT_VENV)
-	$(CLIENT_VENV)/bin/pip install --quiet ./client pytest pytest-timeout scikit-image
+	$(CLIENT_VENV)/bin/pip install --quiet "./client[plot]" pytest pytest-timeout scikit-image
 	FER_SERVICE_PYTHON=$(abspath $(BIN)/python) $(CLIENT_VENV)/bin/python -m pytest -q \
 	  -p no:cacheprovider tests/client
 
