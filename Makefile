@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-fast lint openapi compose-smoke scale-smoke browser-deps bench peer-venv clean
+.PHONY: run test test-fast client-test lint openapi compose-smoke scale-smoke browser-deps bench peer-venv clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,16 @@ test: lint browser-deps
 test-fast: $(VENV)/.dev-installed
 	$(BIN)/pytest -q -m "not slow" --ignore=tests/training --ignore=tests/converters
 
+# The client alone in a clean venv (no service, no pins but its own ranges), its tests against a
+# service that .venv runs: the client installs beside whatever a user has.
+CLIENT_VENV := .venv-client
+client-test: $(VENV)/.dev-installed
+	rm -rf $(CLIENT_VENV)
+	$(PYTHON) -m venv $(CLIENT_VENV)
+	$(CLIENT_VENV)/bin/pip install --quiet "./client[plot]" pytest pytest-timeout scikit-image
+	FER_SERVICE_PYTHON=$(abspath $(BIN)/python) $(CLIENT_VENV)/bin/python -m pytest -q \
+	  -p no:cacheprovider tests/client
+
 # docker compose up for real, probed over HTTP and WebSocket, plus the training image.
 compose-smoke: $(VENV)/.dev-installed
 	@if [ -x ../shared/tools/with-docker ]; then \
@@ -74,6 +84,7 @@ bench: $(VENV)/.dev-installed
 	$(BIN)/python -m bench.client_video
 	$(BIN)/python bench/classifier_latency.py models/fer-mobilenet-64x2-int8.onnx models/ferplus-mobilenet-64-int8.onnx models/ferplus-mobilenet-64.onnx
 	$(BIN)/python -m bench.request_profile
+	$(BIN)/python -m bench.classify_throughput
 	$(BIN)/python -m bench.detector_eval
 	$(BIN)/python -m bench.stream_tracking
 
@@ -91,4 +102,4 @@ $(PEER_VENV)/.installed:
 	touch $@
 
 clean:
-	rm -rf $(VENV) $(PEER_VENV) .mypy_cache .ruff_cache .pytest_cache test-output
+	rm -rf $(VENV) $(PEER_VENV) $(CLIENT_VENV) .mypy_cache .ruff_cache .pytest_cache test-output

@@ -19,14 +19,17 @@ def start_service(
     """uvicorn serving the bundled model on a free port; returns once /readyz says ready.
 
     Output goes to a pipe the caller may read, or to ``log`` for long runs (a pipe nobody
-    reads would fill up and stall the server).
+    reads would fill up and stall the server). ``FER_SERVICE_PYTHON`` names the interpreter
+    that has the service (the client-only venv of ``make client-test`` has not); default: this
+    one.
     """
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = int(s.getsockname()[1])
     output = log.open("wb") if log is not None else subprocess.PIPE
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", "service.main:app_from_environment",
+        [os.environ.get("FER_SERVICE_PYTHON", sys.executable), "-m", "uvicorn", "--factory",
+         "service.main:app_from_environment",
          "--port", str(port), *extra_args],
         cwd=ROOT, stdout=output, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})},
     )  # fmt: skip

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from service.engine import Engine
 from service.metrics import ServiceMetrics
-from service.pipeline import Analysis, Limits
+from service.pipeline import Analysis, CropsAnalysis, Limits
 from service.tracking import FaceTracker
 from service.workers import WorkerPool
 
@@ -42,6 +42,14 @@ class Analyzer:
         holds at most one pending frame)."""
         analysis = await self.pool.run(self.engine.analyze, data, limits, tracker, t_ms)
         self._record(analysis)
+        return analysis
+
+    async def crops(self, parts: list[tuple[str | None, bytes]], limits: Limits) -> CropsAnalysis:
+        """Already-cropped faces, (filename, bytes) each, in one batch on one worker; raises
+        ServerBusy at once when saturated, like ``image``."""
+        analysis = await self.pool.run_or_reject(self.engine.classify, parts, limits)
+        self.metrics.observe_timings(analysis.timings_ms, None)
+        self.metrics.crops.inc(len(analysis.sizes))
         return analysis
 
     def _record(self, analysis: Analysis) -> None:

@@ -47,6 +47,7 @@ class Settings(BaseSettings):
     detector_min_neighbors: Annotated[int, Field(ge=1, le=20)] = 5
     min_face_size: Annotated[int, MIN_FACE_SIZE.field()] = 24
     max_faces: Annotated[int, MAX_FACES.field()] = 20
+    max_crops: Annotated[int, Field(ge=1, le=1024)] = 64
     max_upload_bytes: Annotated[int, Field(ge=1024)] = 10 * 1024 * 1024
     max_pixels: Annotated[int, Field(ge=64 * 64)] = 40_000_000
     worker_threads: Annotated[int, Field(ge=1, le=64)] = 2

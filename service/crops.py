@@ -132,3 +132,11 @@ def _rotated_crop(
     return cv2.warpAffine(
         window, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
     )
+
+
+def whole_crop(gray: np.ndarray, size: int) -> np.ndarray:
+    """An already-cropped face, all of it, as a (size, size) float32 crop: stretched to a
+    square (area-averaged when shrinking, bilinear when enlarging)."""
+    shrinking = gray.shape[0] > size or gray.shape[1] > size
+    interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
+    return cv2.resize(gray, (size, size), interpolation=interpolation).astype(np.float32)

@@ -11,7 +11,8 @@ from dataclasses import dataclass, replace
 from service.classifier import EmotionModel
 from service.config import Settings
 from service.detectors import FaceDetector, build_detector
-from service.pipeline import Analysis, Limits, analyze_bytes
+from service.errors import ImageTooLarge, TooManyImages
+from service.pipeline import Analysis, CropsAnalysis, Limits, analyze_bytes, classify_crops
 from service.tracking import FaceTracker, TrackingOptions
 
 
@@ -70,3 +71,18 @@ class Engine:
         return analyze_bytes(
             data, self.detector, self.model, limits, self.settings.align_faces, tracker, t_ms
         )
+
+    def classify(self, parts: list[tuple[str | None, bytes]], limits: Limits) -> CropsAnalysis:
+        """``classify_crops`` with this engine's classifier: (filename, bytes) parts, each one
+        face already; TooManyImages beyond ``max_crops``."""
+        if len(parts) > self.settings.max_crops:
+            raise TooManyImages(
+                f"{len(parts)} images in one request; the limit is {self.settings.max_crops} "
+                "(FER_MAX_CROPS): send the rest in another request"
+            )
+        if sum(len(data) for _, data in parts) > self.settings.max_upload_bytes:
+            raise ImageTooLarge(
+                f"the images have {sum(len(d) for _, d in parts)} bytes together; the limit is "
+                f"{self.settings.max_upload_bytes} per request"
+            )
+        return classify_crops(parts, self.model, limits)

@@ -8,15 +8,27 @@ from __future__ import annotations
 
 
 class ServiceError(Exception):
-    """A problem the client should hear about: ``code`` is stable, ``message`` says what."""
+    """A problem the client should hear about: ``code`` is stable, ``message`` says what.
+
+    ``index`` and ``filename`` name the part of a multi-image request the problem is about.
+    """
 
     code = "service_error"
+    index: int | None = None
+    filename: str | None = None
 
     def __init__(self, message: str, code: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         if code is not None:
             self.code = code
+
+    def for_part(self, index: int, filename: str | None) -> ServiceError:
+        """The same kind of error, about part ``index`` (``filename``) of a request."""
+        named = f" ({filename})" if filename else ""
+        error = type(self)(f"file {index}{named}: {self.message}", self.code)
+        error.index, error.filename = index, filename
+        return error
 
 
 class EmptyImage(ServiceError):
@@ -32,7 +44,7 @@ class ImageTooLarge(ServiceError):
 
 
 class UnsupportedImage(ServiceError):
-    """Not a JPEG, PNG, WebP or BMP image."""
+    """Not a JPEG, PNG, WebP, BMP or TIFF image."""
 
     code = "unsupported_media_type"
 
@@ -41,6 +53,18 @@ class UndecodableImage(ServiceError):
     """A supported format whose data does not decode (truncated, corrupt)."""
 
     code = "undecodable_image"
+
+
+class MultiPageImage(ServiceError):
+    """A TIFF with several pages: which one to analyse is the client's choice."""
+
+    code = "multi_page_image"
+
+
+class TooManyImages(ServiceError):
+    """More images in one request than the service takes."""
+
+    code = "too_many_images"
 
 
 class DetectionFailed(ServiceError):

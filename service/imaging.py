@@ -1,4 +1,8 @@
-"""Encoded image bytes -> grayscale pixels, within limits, with EXIF orientation applied."""
+"""Encoded image bytes -> grayscale pixels, within limits, with EXIF orientation applied.
+
+TIFF files (8- or 16-bit, gray or colour) are taken one page at a time: a file with several
+pages is refused (``multi_page_image``) rather than answered for a page the client did not pick.
+"""
 
 from __future__ import annotations
 
@@ -9,14 +13,22 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from service.errors import EmptyImage, ImageTooLarge, UndecodableImage, UnsupportedImage
+from service.errors import (
+    EmptyImage,
+    ImageTooLarge,
+    MultiPageImage,
+    UndecodableImage,
+    UnsupportedImage,
+)
 
 SUPPORTED_FORMATS = {
     "JPEG": "image/jpeg",
     "PNG": "image/png",
     "WEBP": "image/webp",
     "BMP": "image/bmp",
+    "TIFF": "image/tiff",
 }
+FORMAT_NAMES = "JPEG, PNG, WebP, BMP or TIFF"
 
 # Pillow's own bomb guard would warn or raise on a header alone; our pixel limit decides.
 Image.MAX_IMAGE_PIXELS = None
@@ -32,36 +44,45 @@ def _signature(data: bytes) -> str | None:
         return "WEBP"
     if data.startswith(b"BM"):
         return "BMP"
+    if data[:4] in (b"II*\x00", b"MM\x00*"):
+        return "TIFF"
     return None
 
 
-def _header(data: bytes) -> tuple[str, int, int]:
-    """Format, width and height read from the header only (nothing is decoded yet)."""
+def _header(data: bytes) -> tuple[str, int, int, int]:
+    """Format, width, height and page count read from the headers only (nothing is decoded)."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             with Image.open(io.BytesIO(data)) as image:
-                return str(image.format), image.width, image.height
+                pages = int(getattr(image, "n_frames", 1)) if image.format == "TIFF" else 1
+                return str(image.format), image.width, image.height, pages
     except Exception:  # Pillow raises many types for garbage; all mean the same to a client.
         fmt = _signature(data)
         if fmt is not None:  # a supported format cut short or damaged, not a foreign one
             raise UndecodableImage(f"the {fmt} data is truncated or corrupt") from None
-        raise UnsupportedImage("the upload is not a JPEG, PNG, WebP or BMP image") from None
+        raise UnsupportedImage(f"the upload is not a {FORMAT_NAMES} image") from None
 
 
 def decode_gray(data: bytes, max_bytes: int, max_pixels: int) -> np.ndarray:
     """Decode to an (H, W) uint8 grayscale array in display orientation.
 
     Raises ImageTooLarge for too many bytes or pixels (checked on the header, before decoding),
-    UnsupportedImage for formats other than JPEG/PNG/WebP/BMP, EmptyImage and UndecodableImage.
+    UnsupportedImage for formats other than JPEG/PNG/WebP/BMP/TIFF, MultiPageImage for a TIFF
+    of several pages, EmptyImage and UndecodableImage.
     """
     if not data:
         raise EmptyImage("the upload is empty")
     if len(data) > max_bytes:
         raise ImageTooLarge(f"the upload has {len(data)} bytes; the limit is {max_bytes}")
-    fmt, width, height = _header(data)
+    fmt, width, height, pages = _header(data)
     if fmt not in SUPPORTED_FORMATS:
-        raise UnsupportedImage(f"{fmt} images are not supported; send JPEG, PNG, WebP or BMP")
+        raise UnsupportedImage(f"{fmt} images are not supported; send {FORMAT_NAMES}")
+    if pages > 1:
+        raise MultiPageImage(
+            f"the {fmt} file has {pages} pages; send one page per image (e.g. split it with "
+            "`tiffsplit` or Pillow's ImageSequence)"
+        )
     if width * height > max_pixels:
         raise ImageTooLarge(
             f"the image is {width}x{height} = {width * height} pixels; the limit is {max_pixels}",

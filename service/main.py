@@ -14,13 +14,14 @@ from contextlib import asynccontextmanager
 import cv2
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi_offline import FastAPIOffline
 from pydantic import ValidationError
 
 from service import __version__
 from service.api.deps import require_api_key
 from service.api.errors import install_error_handlers
-from service.api.middleware import LimitAndCount
-from service.api.routes import health, metrics, model_info, page, predict, stream
+from service.api.middleware import CatchUnexpected, LimitAndCount
+from service.api.routes import classify, health, metrics, model_info, page, predict, stream
 from service.config import Settings, get_settings
 from service.engine import Engine
 from service.metrics import ServiceMetrics
@@ -71,7 +72,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     loads the engine, unless ``engine`` (built from the same settings) is given."""
     settings = settings or get_settings()
     logging.basicConfig(level=settings.log_level.upper())
-    app = FastAPI(
+    # /docs and /redoc serve Swagger UI and ReDoc from the package's own files: no CDN.
+    app = FastAPIOffline(
         title="FER service",
         version=__version__,
         summary="Facial emotion recognition: faces and their emotions from images and streams.",
@@ -92,9 +94,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.add_middleware(
         LimitAndCount, max_upload_bytes=settings.max_upload_bytes, metrics=app.state.metrics
     )
+    app.add_middleware(CatchUnexpected)  # outside LimitAndCount, which counts the 500
 
     protected = [Depends(require_api_key)]
     app.include_router(predict.router, dependencies=protected)
+    app.include_router(classify.router, dependencies=protected)
     app.include_router(model_info.router, dependencies=protected)
     app.include_router(stream.router)  # checks the key itself, to close with a reason
     for router in (health.router, metrics.router, page.router):

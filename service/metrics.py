@@ -40,6 +40,11 @@ class ServiceMetrics:
             buckets=(0, 1, 2, 3, 5, 10, 20, 50),
             registry=self.registry,
         )
+        self.crops = Counter(
+            "fer_crops_classified",
+            "Already-cropped faces classified (POST /v1/classify)",
+            registry=self.registry,
+        )
         self.open_streams = Gauge(
             "fer_open_streams", "WebSocket streams open now", registry=self.registry
         )
@@ -61,8 +66,10 @@ class ServiceMetrics:
             found = self._children[key] = metric.labels(*labels)
         return found
 
-    def observe_timings(self, timings_ms: dict[str, float], faces: int) -> None:
-        """Record one processed image's stage timings and face count."""
+    def observe_timings(self, timings_ms: dict[str, float], faces: int | None) -> None:
+        """Record one processed image's (or crop batch's) stage timings and its face count
+        (None: faces were not searched for)."""
         for stage, ms in timings_ms.items():
             self.child(self.stage_seconds, stage).observe(ms / 1000)
-        self.faces_per_image.observe(faces)
+        if faces is not None:
+            self.faces_per_image.observe(faces)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from service.pipeline import Analysis, FaceEmotion
-from service.schemas import Box, Face, ImageSize, StreamFace
+from service.pipeline import Analysis, CropsAnalysis, FaceEmotion
+from service.schemas import Box, CropEmotion, Face, ImageSize, StreamFace
 
 
 def _scores(labels: tuple[str, ...], probs: np.ndarray) -> dict[str, float]:
@@ -48,3 +48,25 @@ def stream_faces_of(analysis: Analysis, labels: tuple[str, ...]) -> list[StreamF
 def image_of(analysis: Analysis) -> ImageSize:
     """The decoded image's size."""
     return ImageSize(width=analysis.width, height=analysis.height)
+
+
+def crops_of(
+    analysis: CropsAnalysis, filenames: list[str | None], labels: tuple[str, ...]
+) -> list[CropEmotion]:
+    """Each crop's emotions, in input order."""
+    crops = []
+    for index, (probs, (width, height), filename) in enumerate(
+        zip(analysis.probabilities, analysis.sizes, filenames, strict=True)
+    ):
+        top = int(probs.argmax())
+        crops.append(
+            CropEmotion(
+                index=index,
+                filename=filename,
+                image=ImageSize(width=width, height=height),
+                emotion=labels[top],
+                confidence=round(float(probs[top]), 6),
+                scores=_scores(labels, probs),
+            )
+        )
+    return crops

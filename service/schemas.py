@@ -68,6 +68,25 @@ class PredictResponse(BaseModel):
     timings_ms: dict[str, float] = Field(description="decode, detect, classify, total")
 
 
+class CropEmotion(BaseModel):
+    """One already-cropped face: its emotions, and which upload it was."""
+
+    index: int = Field(ge=0, description="the part's position among the request's file parts")
+    filename: str | None = Field(description="the part's filename, as sent")
+    image: ImageSize = Field(description="the decoded crop's size, before resizing")
+    emotion: str = Field(description="the most likely emotion")
+    confidence: float = Field(ge=0, le=1, description="probability of `emotion`")
+    scores: dict[str, float] = Field(description="probability of every emotion; sums to 1")
+
+
+class ClassifyResponse(BaseModel):
+    """The emotions of every uploaded crop, in the order the parts were sent."""
+
+    crops: list[CropEmotion]
+    model: ModelRef
+    timings_ms: dict[str, float] = Field(description="decode, classify, total (all crops)")
+
+
 class StreamResult(BaseModel):
     """What the server sends for each processed stream frame."""
 
@@ -87,10 +106,18 @@ class StreamResult(BaseModel):
 
 
 class ErrorDetail(BaseModel):
-    """A stable machine-readable code and a human-readable message."""
+    """A stable machine-readable code and a human-readable message; which part of a
+    multi-image request it is about, and a request id to find an unexpected error in the log."""
 
     code: str
     message: str
+    index: int | None = Field(
+        default=None, description="the file part the error is about (POST /v1/classify)"
+    )
+    filename: str | None = Field(default=None, description="that part's filename")
+    request_id: str | None = Field(
+        default=None, description="on 500 errors: the id the service's log line carries"
+    )
 
 
 class ErrorResponse(BaseModel):

@@ -19,6 +19,8 @@ from fer_client.errors import (
 from fer_client.local import LocalAnalyzer, analyze
 from fer_client.results import (
     Box,
+    Classification,
+    CropResult,
     ErrorInfo,
     Face,
     FrameResult,
@@ -32,8 +34,10 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Box",
+    "Classification",
     "Client",
     "ConnectionFailed",
+    "CropResult",
     "ErrorInfo",
     "Face",
     "FerError",

@@ -68,6 +68,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", metavar="OUT", help="JSON lines, one per image ('-': stdout)")
     p.add_argument("--csv", metavar="OUT", help="CSV, one row per face ('-': stdout)")
     p.add_argument("--concurrency", type=_positive, default=4, help="requests at a time")
+    p.add_argument(
+        "--crops", action="store_true",
+        help="every file is one already-cropped face: classify it whole, no face detection",
+    )  # fmt: skip
+    p.add_argument(
+        "--batch", type=_positive, default=32,
+        help="--crops: crops per request, one model batch each (at most the service's "
+        "FER_MAX_CROPS; default %(default)s)",
+    )  # fmt: skip
+    p.add_argument(
+        "-v", "--verbose", action="store_true", help="name the files in folders that are skipped"
+    )
     p.set_defaults(run=images.run)
 
     p = commands.add_parser(

@@ -1,9 +1,10 @@
-"""``Client``: the service's REST API (``predict``, ``predict_many``) and its WebSocket stream."""
+"""``Client``: the service's REST API (``predict``, ``predict_many``, ``classify``) and its
+WebSocket stream."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any, Literal, overload
@@ -11,9 +12,9 @@ from typing import Any, Literal, overload
 import httpx
 
 from fer_client.errors import ConnectionFailed, FerError, ServiceError
-from fer_client.images import ImageInput, image_bytes, media_type
+from fer_client.images import ImageInput, image_bytes, image_name, media_type
 from fer_client.ordered import map_in_order
-from fer_client.results import FrameResult, Prediction
+from fer_client.results import Classification, FrameResult, Prediction
 from fer_client.streaming import FrameInput, stream_frames
 
 DEFAULT_URL = "http://127.0.0.1:8000"
@@ -122,6 +123,21 @@ class Client:
 
         return map_in_order(one, images, concurrency, return_exceptions)
 
+    def classify(self, images: Sequence[ImageInput]) -> Classification:
+        """The emotions of already-cropped faces (``POST /v1/classify``): each image is one face,
+        used whole (no detection); one request, one model batch, answers in input order.
+
+        The service takes up to ``FER_MAX_CROPS`` (64 by default) per call. One unusable image
+        refuses the call: ServiceError with ``index`` naming it (415 for a GIF, ...), also
+        ConnectionFailed and InputError.
+        """
+        files = []
+        for index, image in enumerate(images):
+            data = image_bytes(image)
+            files.append(("file", (image_name(image, index), data, media_type(data))))
+        response = self._request("POST", "/v1/classify", files=files)
+        return Classification.model_validate_json(response.content)
+
     def labels(self) -> list[str]:
         """The model's emotion labels, in its output order (``GET /v1/model``)."""
         return list(self.model_info()["labels"])
@@ -213,7 +229,13 @@ def error_of(response: httpx.Response) -> ServiceError:
     """The ServiceError for an error response (the service's shape, or the bare status)."""
     try:
         error = response.json()["error"]
-        return ServiceError(str(error["message"]), str(error["code"]), response.status_code)
+        index = error.get("index")
+        return ServiceError(
+            str(error["message"]),
+            str(error["code"]),
+            response.status_code,
+            index if isinstance(index, int) else None,
+        )
     except (ValueError, KeyError, TypeError):
         reason = response.reason_phrase or "error"
         text = response.text.strip().splitlines()[0][:200] if response.text.strip() else reason

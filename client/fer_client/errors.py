@@ -12,14 +12,18 @@ class ServiceError(FerError):
 
     ``message`` is the service's explanation, ``code`` its stable error code (e.g.
     ``unsupported_media_type``), ``status`` the HTTP status (None in-process): the service's own
-    errors take ``message`` and ``code`` in the same order.
+    errors take ``message`` and ``code`` in the same order. ``index`` is the input a ``classify``
+    call was refused for (None when the error is not about one input).
     """
 
-    def __init__(self, message: str, code: str, status: int | None = None) -> None:
+    def __init__(
+        self, message: str, code: str, status: int | None = None, index: int | None = None
+    ) -> None:
         super().__init__(f"{message} ({code}" + (f", HTTP {status})" if status else ")"))
         self.code = code
         self.message = message
         self.status = status
+        self.index = index
 
 
 class ConnectionFailed(FerError):

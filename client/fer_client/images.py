@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeAlias
 
@@ -14,13 +15,19 @@ import numpy as np
 from fer_client.errors import InputError
 
 ImageInput: TypeAlias = str | os.PathLike[str] | bytes | np.ndarray
-"""A file path, the bytes of an encoded image (JPEG, PNG, WebP, BMP), or a uint8 array of
+"""A file path, the bytes of an encoded image (JPEG, PNG, WebP, BMP, TIFF), or a uint8 array of
 shape (H, W) gray, (H, W, 3) BGR or (H, W, 4) BGRA, as OpenCV reads images."""
 
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp"})
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"})
 JPEG_QUALITY = 90
 
-_MAGIC = ((b"\xff\xd8\xff", "image/jpeg"), (b"\x89PNG", "image/png"), (b"BM", "image/bmp"))
+_MAGIC = (
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"\x89PNG", "image/png"),
+    (b"BM", "image/bmp"),
+    (b"II*\x00", "image/tiff"),
+    (b"MM\x00*", "image/tiff"),
+)
 
 
 def encode_array(image: np.ndarray, quality: int = JPEG_QUALITY) -> bytes:
@@ -68,21 +75,49 @@ def media_type(data: bytes) -> str:
     return "application/octet-stream"
 
 
-def find_images(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Path]:
+def image_name(image: ImageInput, index: int) -> str:
+    """The filename sent with ``image``: a path's name, else ``image-<index>``."""
+    if isinstance(image, str | os.PathLike):
+        return Path(image).name
+    return f"image-{index}"
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A file found in a folder and not sent, and why."""
+
+    path: Path
+    reason: str
+
+
+def scan_images(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[Path], list[Skipped]]:
     """Every file named in ``paths``, and the image files (by suffix) in every folder named,
-    recursively, sorted within each folder.
+    recursively, sorted within each folder; and the folders' other files, with why each was
+    skipped.
 
     Raises InputError for a path that does not exist.
     """
+    found: list[Path] = []
+    skipped: list[Skipped] = []
     for item in paths:
         path = Path(item)
         if path.is_dir():
             for root, dirs, files in os.walk(path):
                 dirs.sort()
                 for name in sorted(files):
-                    if Path(name).suffix.lower() in IMAGE_SUFFIXES:
-                        yield Path(root) / name
+                    suffix = Path(name).suffix.lower()
+                    if suffix in IMAGE_SUFFIXES:
+                        found.append(Path(root) / name)
+                    else:
+                        why = f"{suffix} is not an image suffix" if suffix else "no suffix"
+                        skipped.append(Skipped(Path(root) / name, why))
         elif path.exists():
-            yield path
+            found.append(path)
         else:
             raise InputError(f"{path}: no such file or folder")
+    return found, skipped
+
+
+def find_images(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Path]:
+    """The images ``scan_images`` finds (files named, image files in folders named)."""
+    yield from scan_images(paths)[0]

@@ -1,10 +1,10 @@
 """In-process analysis: the service's own engine on the bundled models, no server.
 
-``LocalAnalyzer`` has ``Client``'s methods (``predict``, ``predict_many``, ``stream``,
-``labels``, ``model_info``, ``close``), so code written for one runs on the other. Needs the
-service package (``pip install -e .`` at the repository root) beside the client; it is imported
-on first use. Settings come from the same ``FER_*`` environment variables as the service,
-overridable per analyzer.
+``LocalAnalyzer`` has ``Client``'s methods (``predict``, ``predict_many``, ``classify``,
+``stream``, ``labels``, ``model_info``, ``close``), so code written for one runs on the
+other. Needs the service package (``pip install -e .`` at the repository root) beside the
+client; it is imported on first use. Settings come from the same ``FER_*`` environment
+variables as the service, overridable per analyzer.
 """
 
 from __future__ import annotations
@@ -12,15 +12,17 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from functools import partial
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 from fer_client.errors import FerError, ServiceError, ServiceNotInstalled
-from fer_client.images import ImageInput, image_bytes
+from fer_client.images import ImageInput, image_bytes, image_name
 from fer_client.ordered import map_in_order
 from fer_client.results import (
+    Classification,
+    CropResult,
     ErrorInfo,
     Face,
     FrameResult,
@@ -150,6 +152,28 @@ class LocalAnalyzer:
         ``return_exceptions``)."""
         one = partial(self.predict, max_faces=max_faces, min_face_size=min_face_size)
         return map_in_order(one, images, concurrency, return_exceptions)
+
+    def classify(self, images: Sequence[ImageInput]) -> Classification:
+        """The emotions of already-cropped faces, each image one face used whole, in one batch:
+        what ``POST /v1/classify`` answers for the same bytes (and the same limits).
+
+        Raises ServiceError (with ``index`` naming the image it is about), InputError.
+        """
+        parts: list[tuple[str | None, bytes]] = [
+            (image_name(image, i), image_bytes(image)) for i, image in enumerate(images)
+        ]
+        try:
+            analysis = self.engine.classify(parts, self.engine.limits())
+        except self._errors.ServiceError as exc:
+            raise ServiceError(exc.message, exc.code, index=exc.index) from None
+        crops = self._service.responses.crops_of(
+            analysis, [name for name, _ in parts], self._labels
+        )
+        return Classification(
+            crops=[CropResult.model_validate(c.model_dump()) for c in crops],
+            model=self.model_ref,
+            timings_ms=analysis.timings_ms,
+        )
 
     def stream(
         self,

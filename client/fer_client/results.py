@@ -65,6 +65,25 @@ class Prediction(_Result):
     timings_ms: dict[str, float] = {}
 
 
+class CropResult(_Result):
+    """One already-cropped face (``classify``): which input it was, and its emotions."""
+
+    index: int
+    filename: str | None = None
+    image: ImageSize
+    emotion: str
+    confidence: float
+    scores: dict[str, float]
+
+
+class Classification(_Result):
+    """The emotions of every crop sent, in input order (the answer of ``POST /v1/classify``)."""
+
+    crops: list[CropResult]
+    model: ModelRef | None = None
+    timings_ms: dict[str, float] = {}
+
+
 class ErrorInfo(_Result):
     """The service's error shape: a stable ``code`` and a human-readable ``message``."""
 

@@ -11,7 +11,7 @@ import csv
 from collections.abc import Sequence
 from typing import IO, Any
 
-from fer_client.results import Face, FrameResult, FrameStatus, Prediction
+from fer_client.results import CropResult, Face, FrameResult, FrameStatus, Prediction
 
 FACE_COLUMNS = ("face", "x", "y", "w", "h", "truncated", "detector_score", "emotion", "confidence")
 
@@ -27,6 +27,24 @@ def frame_columns(labels: Sequence[str]) -> list[str]:
 def image_columns(labels: Sequence[str]) -> list[str]:
     """Columns of the image CSV."""
     return ["path", "status", *FACE_COLUMNS, *labels, "error"]
+
+
+def crop_columns(labels: Sequence[str]) -> list[str]:
+    """Columns of the ``image --crops`` CSV: one row per crop."""
+    return ["path", "status", "width", "height", "emotion", "confidence", *labels, "error"]
+
+
+def crop_row(
+    path: str, crop: CropResult | None, error: str | None, labels: Sequence[str]
+) -> dict[str, Any]:
+    """The row of one crop: its emotions, or ``failed`` and why."""
+    if crop is None:
+        return {"path": path, "status": "failed", "error": error or ""}
+    return {
+        "path": path, "status": "ok", "width": crop.image.width, "height": crop.image.height,
+        "emotion": crop.emotion, "confidence": crop.confidence,
+        **{label: crop.scores.get(label, "") for label in labels},
+    }  # fmt: skip
 
 
 def _face_cells(number: int, face: Face, labels: Sequence[str]) -> dict[str, Any]:

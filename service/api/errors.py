@@ -6,6 +6,8 @@ the status below, the stream sends the same code and message in an ``error`` mes
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -15,9 +17,11 @@ from service.errors import (
     DetectionFailed,
     EmptyImage,
     ImageTooLarge,
+    MultiPageImage,
     NotReady,
     ServerBusy,
     ServiceError,
+    TooManyImages,
     Unauthorized,
     UndecodableImage,
     UnsupportedImage,
@@ -29,6 +33,8 @@ HTTP_STATUS: dict[type[ServiceError], int] = {
     ImageTooLarge: 413,
     UnsupportedImage: 415,
     UndecodableImage: 422,
+    MultiPageImage: 422,
+    TooManyImages: 413,
     DetectionFailed: 422,
     Unauthorized: 401,
     ServerBusy: 503,
@@ -53,16 +59,17 @@ _HTTP_CODES = {
 }
 
 
-def error_body(code: str, message: str) -> dict[str, dict[str, str]]:
-    """The JSON body of every error."""
-    return {"error": {"code": code, "message": message}}
+def error_body(code: str, message: str, **extra: object) -> dict[str, dict[str, object]]:
+    """The JSON body of every error (``extra``: fields such as ``index``, ``request_id``)."""
+    given = {k: v for k, v in extra.items() if v is not None}
+    return {"error": {"code": code, "message": message, **given}}
 
 
 def error_response(exc: ServiceError) -> JSONResponse:
     """The HTTP answer to a domain error (422 for a kind not in HTTP_STATUS)."""
     kind = type(exc)
     return JSONResponse(
-        error_body(exc.code, exc.message),
+        error_body(exc.code, exc.message, index=exc.index, filename=exc.filename),
         HTTP_STATUS.get(kind, 422),
         headers=HTTP_HEADERS.get(kind),
     )
@@ -87,7 +94,19 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
-        )
+        problems = "; ".join(_problem(e) for e in exc.errors())
         return JSONResponse(error_body("invalid_request", problems), 422)
+
+
+def _problem(error: Any) -> str:
+    """One validation problem as ``where: what``; a form field that should be a file upload but
+    came as plain text (a part without a filename) says what to send instead."""
+    where = ".".join(str(p) for p in error["loc"])
+    if error["loc"][:1] == ("body",) and "Expected UploadFile" in str(error["msg"]):
+        field = error["loc"][1] if len(error["loc"]) > 1 else "file"
+        return (
+            f"{where}: the {field!r} field must be a file upload with a filename: send it as "
+            f'Content-Disposition: form-data; name="{field}"; filename="face.jpg" (a plain '
+            "filename=, not only RFC 2231's filename*=)"
+        )
+    return f"{where}: {error['msg']}"

@@ -1,7 +1,7 @@
 """One WebSocket stream: receive frames, process the latest, report every frame dropped.
 
 Protocol (documented in openapi/websocket.md):
-- binary message: one encoded frame (JPEG, PNG, WebP or BMP);
+- binary message: one encoded frame (JPEG, PNG, WebP, BMP or TIFF);
 - text message: JSON, ``{"seq": n, "ts": ms}`` tags the next frame (sequence number, capture
   time in ms), ``{"max_faces": n, "half_life_ms": n, ...}`` changes options (service.bounds'
   STREAM_OPTIONS); both may be combined in one message;

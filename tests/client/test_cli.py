@@ -18,7 +18,7 @@ import pytest
 from devtools.media import FPS, HEIGHT, WIDTH, decode_all
 from fer_client import Client
 from fer_client.images import encode_array
-from tests.helpers.client_service import API_KEY, CLIP_FRAMES
+from tests.helpers.client_service import API_KEY, CLIP_FRAMES, needs_service_package
 from training.labels import EMOTIONS
 
 FER_CLIENT = Path(sys.executable).with_name("fer-client")
@@ -98,6 +98,7 @@ def test_video_csv_annotated_video_and_plot(
     assert image is not None and image.shape[0] > 300 and image.shape[1] > 600
 
 
+@needs_service_package
 def test_video_every_nth_frame_locally_matches_the_service(
     service_url: str, clip: Path, tmp_path: Path
 ) -> None:

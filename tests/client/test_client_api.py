@@ -24,9 +24,8 @@ from fer_client import (
 )
 from fer_client.client import retry_after
 from fer_client.images import ImageInput
-from fer_client.results import Box, Face
-from service.config import BUNDLED_MODEL
-from tests.helpers.client_service import API_KEY
+from fer_client.results import Box, Classification, CropResult, Face
+from tests.helpers.client_service import API_KEY, needs_service_package
 from tests.helpers.paths import ROOT
 
 
@@ -50,7 +49,7 @@ def test_predict_takes_a_path_bytes_or_an_array_and_returns_typed_faces(
         assert abs(sum(face.scores.values()) - 1) < 1e-3
         assert face.track_id is None and face.raw_scores is None
         assert 150 < face.box.x < 200 and 50 < face.box.y < 100 and not face.box.truncated
-    assert by_path.model is not None and by_path.model.name == BUNDLED_MODEL.stem
+    assert by_path.model is not None and by_path.model.name == client.model_info()["name"]
 
 
 def test_predict_many_keeps_input_order_and_returns_failures_in_place(client: Client) -> None:
@@ -104,6 +103,7 @@ def test_busy_answers_are_retried_after_retry_after(client: Client) -> None:
     assert retry_after(httpx.Response(503), cap=5) == 1
 
 
+@needs_service_package
 def test_in_process_analyze_gives_the_services_answer(client: Client) -> None:
     photo = sample_photo("astronaut")
     remote = client.predict(photo)
@@ -123,3 +123,5 @@ def test_result_types_cover_the_services_schemas() -> None:
     assert set(schemas["Face"]["properties"]) <= set(Face.model_fields)
     assert set(schemas["Box"]["properties"]) <= set(Box.model_fields)
     assert set(schemas["PredictResponse"]["properties"]) <= set(Prediction.model_fields)
+    assert set(schemas["CropEmotion"]["properties"]) <= set(CropResult.model_fields)
+    assert set(schemas["ClassifyResponse"]["properties"]) <= set(Classification.model_fields)

@@ -23,7 +23,7 @@ def test_heic_uploads_get_415_naming_the_formats_that_work(client: TestClient) -
     assert response.status_code == 415
     body = response.json()
     assert body["error"]["code"] == "unsupported_media_type"
-    assert "JPEG, PNG, WebP or BMP" in body["error"]["message"]
+    assert "JPEG, PNG, WebP, BMP or TIFF" in body["error"]["message"]
 
 
 def test_a_base64_text_frame_closes_the_stream_with_a_reason(

@@ -23,7 +23,7 @@ router = APIRouter(tags=["predict"])
 async def predict(
     request: Request,
     state: ReadyState,
-    file: Annotated[UploadFile, File(description="a JPEG, PNG, WebP or BMP image")],
+    file: Annotated[UploadFile, File(description="a JPEG, PNG, WebP, BMP or TIFF image")],
     max_faces: Annotated[int | None, query(MAX_FACES)] = None,
     min_face_size: Annotated[int | None, query(MIN_FACE_SIZE)] = None,
 ) -> PredictResponse:

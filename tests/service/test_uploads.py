@@ -1,0 +1,106 @@
+"""Uploads as users send them: TIFF photos (8- and 16-bit, gray and colour, one page), parts
+without a usable filename, and what an unexpected failure answers."""
+
+from __future__ import annotations
+
+import logging
+
+import cv2
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from service.config import Settings
+from service.main import create_app
+from tests.helpers.app import encode, post_image, wait_until_ready
+from tests.helpers.uploads import MULTIPART_TYPE, multipart_body, tiff_header_only, tiff_pages
+
+
+def tiff_variants(bgr: np.ndarray) -> dict[str, bytes]:
+    rgb, gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
+    return {
+        "gray 8-bit": tiff_pages([gray]),
+        "gray 16-bit": tiff_pages([gray.astype(np.uint16) * 257]),
+        "colour 8-bit": tiff_pages([rgb]),
+        "colour 16-bit (OpenCV)": encode(bgr.astype(np.uint16) * 257, ".tiff"),
+        "colour 8-bit LZW (OpenCV)": encode(bgr, ".tiff"),
+    }
+
+
+def test_tiff_photos_get_the_same_faces_as_png(client: TestClient, astronaut: np.ndarray) -> None:
+    gray = cv2.cvtColor(astronaut, cv2.COLOR_BGR2GRAY)
+    reference = post_image(client, encode(gray, ".png"), "a.png", "image/png").json()["faces"]
+    assert len(reference) == 1
+    for kind, data in tiff_variants(astronaut).items():
+        response = post_image(client, data, "a.tif", "image/tiff")
+        assert response.status_code == 200, (kind, response.text)
+        faces = response.json()["faces"]
+        assert len(faces) == 1, kind
+        assert faces[0]["emotion"] == reference[0]["emotion"], kind
+        for axis in "xywh":
+            assert abs(faces[0]["box"][axis] - reference[0]["box"][axis]) <= 3, kind
+        for label, p in reference[0]["scores"].items():
+            assert faces[0]["scores"][label] == pytest.approx(p, abs=0.05), (kind, label)
+
+
+def test_multi_page_tiff_is_refused_saying_how_many_pages(client: TestClient) -> None:
+    page = np.full((64, 64), 100, np.uint8)
+    response = post_image(client, tiff_pages([page, page, page]), "scan.tif", "image/tiff")
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert error["code"] == "multi_page_image" and "3 pages" in error["message"]
+
+
+def test_tiff_pixel_limit_is_checked_on_the_header_before_decoding(client: TestClient) -> None:
+    response = post_image(client, tiff_header_only(50_000, 50_000), "big.tif", "image/tiff")
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "too_many_pixels"
+    truncated = post_image(client, tiff_header_only(400, 400), "cut.tif", "image/tiff")
+    assert truncated.status_code == 422
+    assert truncated.json()["error"]["code"] == "undecodable_image"
+
+
+@pytest.mark.parametrize("path", ["/v1/predict", "/v1/classify"])
+@pytest.mark.parametrize(
+    "disposition",
+    ['form-data; name="file"', "form-data; name=\"file\"; filename*=UTF-8''f%C3%A4ce.jpg"],
+    ids=["no filename", "RFC 2231 filename* only"],
+)
+def test_a_file_part_without_a_usable_filename_gets_a_422_saying_what_to_send(
+    client: TestClient, astronaut_jpeg: bytes, path: str, disposition: str
+) -> None:
+    body = multipart_body(disposition, astronaut_jpeg)
+    response = client.post(path, content=body, headers={"Content-Type": MULTIPART_TYPE})
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert error["code"] == "invalid_request"
+    assert "must be a file upload with a filename" in error["message"]
+    assert 'filename="' in error["message"] and "UploadFile" not in error["message"]
+    good = multipart_body('form-data; name="file"; filename="face.jpg"', astronaut_jpeg)
+    assert client.post(path, content=good, headers={"Content-Type": MULTIPART_TYPE}).is_success
+
+
+def test_an_unexpected_exception_answers_json_500_with_the_request_id_of_its_log_line(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    app = create_app(Settings())
+
+    @app.get("/v1/injected-failure")
+    async def fail() -> None:
+        raise RuntimeError("injected failure")
+
+    with TestClient(app) as client, caplog.at_level(logging.ERROR, logger="service"):
+        wait_until_ready(client)
+        response = client.get("/v1/injected-failure")
+        assert response.status_code == 500
+        error = response.json()["error"]
+        assert error["code"] == "internal_error"
+        request_id = error["request_id"]
+        assert len(request_id) == 32 and response.headers["X-Request-ID"] == request_id
+        assert "injected failure" not in response.text  # no internals to the client
+        logged = [r for r in caplog.records if request_id in r.getMessage()]
+        assert len(logged) == 1 and logged[0].exc_info is not None
+        assert "injected failure" in str(logged[0].exc_info[1])
+        assert client.get("/healthz").status_code == 200  # the app goes on
+        metrics = client.get("/metrics").text
+        assert 'fer_http_requests_total{route="/v1/injected-failure",status="500"} 1.0' in metrics
