@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnx
@@ -29,7 +30,7 @@ DEFAULT_FERPLUS_TOP1, DEFAULT_MAX_ECE, MIN_RECALL, RECALL_MIN_FACES = 0.85, 0.02
 shipped = pytest.mark.parametrize("model", SHIPPED, ids=lambda p: p.stem)
 
 
-def metadata(model: Path) -> dict[str, object]:
+def metadata(model: Path) -> dict[str, Any]:
     return decode_metadata({p.key: p.value for p in onnx.load(str(model)).metadata_props})
 
 
@@ -48,20 +49,20 @@ def test_shipped_model_metadata_is_complete(model: Path) -> None:
     if props.get("targets") == "ferplus":  # scored against the FER+ majority, counts stated
         assert (metrics["ferplus"]["samples"], metrics["ferplus"]["left_out"]) == (3372, 217)
         assert float(str(props["temperature"])) > 0
-    assert props["parity"]["passed"] is True  # type: ignore[index]
+    assert props["parity"]["passed"] is True
     assert "ImageNet" in str(props["weights_source"])
     for key in ("name", "version", "backbone", "exported_with", "created"):
         assert props[key], key
     # The architecture: one network's input size, or an ensemble's members with theirs.
     networks = props["members"] if props["backbone"] == "ensemble" else [props]
-    for network in networks:  # type: ignore[union-attr]
+    for network in networks:
         assert network["backbone"] and network["input_size"] >= 32, network
 
 
 def test_the_default_is_the_fer_plus_model_and_clears_its_bar() -> None:
     props = metadata(BUNDLED_MODEL)
     assert props["targets"] == "ferplus"
-    fp = props["val_metrics"]["ferplus"]  # type: ignore[index]
+    fp = props["val_metrics"]["ferplus"]
     assert fp["accuracy"] >= DEFAULT_FERPLUS_TOP1 and fp["ece"] <= DEFAULT_MAX_ECE
     support = read_card(BUNDLED_MODEL)["val_report"]["ferplus"]["per_class"]
     for label in LABELS:
@@ -125,9 +126,7 @@ def test_val_numbers_match_the_model_card(model: Path) -> None:
     if "quantization" in card:  # the float32 source scores what the int8 card says it does
         source = card["quantization"]["source"]
         targets = source.get("targets", "fer2013")
-        float32 = val_report(
-            val.labels, val.votes, probabilities(model.parent / source["file"], x)
-        )
+        float32 = val_report(val.labels, val.votes, probabilities(model.parent / source["file"], x))
         part = float32["ferplus"] if targets == "ferplus" else float32
         assert part["accuracy"] == pytest.approx(source["val_accuracy"], abs=0.003)
 
