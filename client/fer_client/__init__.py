@@ -24,6 +24,7 @@ from fer_client.results import (
     FrameResult,
     FrameStatus,
     ImageSize,
+    Keypoint,
     ModelRef,
     Prediction,
 )
@@ -41,6 +42,7 @@ __all__ = [
     "FrameStatus",
     "ImageSize",
     "InputError",
+    "Keypoint",
     "LocalAnalyzer",
     "ModelRef",
     "Prediction",
