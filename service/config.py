@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     detector_model_path: Path | None = None
     detector_min_score: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.6
     detector_input_side: Annotated[int, Field(ge=128, le=1024, multiple_of=32)] = 384
+    detector_work_pixels: Annotated[int, Field(ge=0, le=100_000_000)] = 4_000_000
+    rotation_search: bool = True
     align_faces: bool = True
     detector_max_side: Annotated[int, Field(ge=160, le=4096)] = 400
     detector_scale_factor: Annotated[float, Field(gt=1.0, le=2.0)] = 1.1

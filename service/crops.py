@@ -67,14 +67,15 @@ def crop_faces(
 ) -> np.ndarray:
     """(N, size, size, 1) float32 crops framed like FER-2013 faces; edges replicated.
 
-    With ``align``, faces whose detector gave eye positions are rotated so the eyes are level.
+    With ``align``, faces whose detector gave keypoints are turned upright (eyes level, mouth
+    below them: any roll over the full circle).
     """
     crops = np.empty((len(detections), size, size, 1), np.float32)
     for i, d in enumerate(detections):
         side = max(d.w, d.h) / framing.box_share
         cx = d.x + d.w / 2
         cy = d.y + d.h / 2 + framing.center_shift * d.h
-        angle = d.roll_degrees if align else 0.0
+        angle = (d.roll_degrees or 0.0) if align else 0.0
         if abs(angle) < 3.0:  # not worth a resampling pass
             crops[i, :, :, 0] = _upright_crop(gray, cx, cy, side, size)
         else:

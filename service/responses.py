@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from service.pipeline import Analysis, CropsAnalysis, FaceEmotion
-from service.schemas import Box, CropEmotion, Face, ImageSize, StreamFace
+from service.schemas import Box, CropEmotion, Face, ImageSize, Keypoint, StreamFace
 
 
 def _scores(labels: tuple[str, ...], probs: np.ndarray) -> dict[str, float]:
@@ -14,10 +14,13 @@ def _scores(labels: tuple[str, ...], probs: np.ndarray) -> dict[str, float]:
 
 def _face_fields(face: FaceEmotion, labels: tuple[str, ...], probs: np.ndarray) -> dict:
     top = int(probs.argmax())
-    b = face.box
+    b, d = face.box, face.detection
+    roll = d.roll_degrees
     return {
         "box": Box(x=b.x, y=b.y, w=b.w, h=b.h, truncated=b.truncated),
-        "detector_score": face.detection.score,
+        "detector_score": d.score,
+        "keypoints": {name: Keypoint(x=x, y=y) for name, x, y in d.keypoints} or None,
+        "roll": None if roll is None else round(roll, 1),
         "emotion": labels[top],
         "confidence": round(float(probs[top]), 6),
         "scores": _scores(labels, probs),

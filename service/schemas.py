@@ -23,11 +23,32 @@ class Box(BaseModel):
     )
 
 
+class Keypoint(BaseModel):
+    """A face keypoint in original image pixels (after EXIF orientation); it may lie outside
+    the image for a face cut by an edge."""
+
+    x: float
+    y: float
+
+
 class Face(BaseModel):
     """One face: where it is, how sure the detector is, and its emotions."""
 
     box: Box
     detector_score: float = Field(ge=0, le=1)
+    keypoints: dict[str, Keypoint] | None = Field(
+        description="the detector's keypoints by name, as the subject sees them (right_eye is "
+        "the subject's right eye, on the image's left in an upright face): BlazeFace gives "
+        "right_eye, left_eye, nose_tip, mouth, right_ear, left_ear; YuNet right_eye, left_eye, "
+        "nose_tip, mouth_right, mouth_left; null for the Haar detector"
+    )
+    roll: float | None = Field(
+        ge=-180,
+        le=180,
+        description="degrees the face is turned clockwise in the picture, (-180, 180], from "
+        "its eyes (and mouth or nose, to tell up from down); the crop is turned upright by it "
+        "before classifying; null without keypoints",
+    )
     emotion: str = Field(description="the most likely emotion")
     confidence: float = Field(ge=0, le=1, description="probability of `emotion`")
     scores: dict[str, float] = Field(description="probability of every emotion; sums to 1")

@@ -79,14 +79,13 @@ def _moved(d: Detection, dx: float, dy: float, scale: float = 1.0) -> Detection:
     old_cx, old_cy = d.x + d.w / 2, d.y + d.h / 2
     cx, cy = old_cx + dx, old_cy + dy
     w, h = d.w * scale, d.h * scale
-    eyes = d.eyes
-    if eyes is not None:
-        (lx, ly), (rx, ry) = eyes
-        eyes = (
-            (cx + (lx - old_cx) * scale, cy + (ly - old_cy) * scale),
-            (cx + (rx - old_cx) * scale, cy + (ry - old_cy) * scale),
-        )
-    return replace(d, x=round(cx - w / 2), y=round(cy - h / 2), w=round(w), h=round(h), eyes=eyes)
+    keypoints = tuple(
+        (name, round(cx + (px - old_cx) * scale, 1), round(cy + (py - old_cy) * scale, 1))
+        for name, px, py in d.keypoints
+    )
+    return replace(
+        d, x=round(cx - w / 2), y=round(cy - h / 2), w=round(w), h=round(h), keypoints=keypoints
+    )
 
 
 @dataclass

@@ -26,6 +26,7 @@ from fer_client.results import (
     FrameResult,
     FrameStatus,
     ImageSize,
+    Keypoint,
     ModelRef,
     Prediction,
 )
@@ -45,6 +46,7 @@ __all__ = [
     "FrameStatus",
     "ImageSize",
     "InputError",
+    "Keypoint",
     "LocalAnalyzer",
     "ModelRef",
     "Prediction",

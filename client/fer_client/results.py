@@ -26,8 +26,16 @@ class Box(_Result):
     truncated: bool = False
 
 
+class Keypoint(_Result):
+    """A face keypoint in image pixels."""
+
+    x: float
+    y: float
+
+
 class Face(_Result):
-    """One face: box, detector confidence, top emotion and every emotion's probability.
+    """One face: box, detector confidence, keypoints and roll (None for the Haar detector),
+    top emotion and every emotion's probability.
 
     On a tracking stream ``track_id`` names the face across frames and ``scores`` may be
     smoothed over time, with the frame's own scores in ``raw_scores``.
@@ -38,6 +46,8 @@ class Face(_Result):
     emotion: str
     confidence: float
     scores: dict[str, float]
+    keypoints: dict[str, Keypoint] | None = None
+    roll: float | None = None
     track_id: int | None = None
     raw_scores: dict[str, float] | None = None
 

@@ -2,7 +2,8 @@
 
 ``status`` is ``ok`` (a face), ``no_face``, ``dropped`` (the stream skipped the frame for a newer
 one) or ``failed`` (``error`` says why). ``track_id`` and the ``raw_*`` scores are empty unless
-the stream tracks faces.
+the stream tracks faces. ``roll`` and the keypoint columns (``right_eye_x`` ...) are empty
+where the detector gives none (Haar) or not that point.
 """
 
 from __future__ import annotations
@@ -13,7 +14,11 @@ from typing import IO, Any
 
 from fer_client.results import CropResult, Face, FrameResult, FrameStatus, Prediction
 
-FACE_COLUMNS = ("face", "x", "y", "w", "h", "truncated", "detector_score", "emotion", "confidence")
+# Every keypoint name a bundled detector gives (BlazeFace's and YuNet's), as the service names them.
+KEYPOINTS = ("right_eye", "left_eye", "nose_tip", "mouth", "mouth_right", "mouth_left",
+             "right_ear", "left_ear")  # fmt: skip
+FACE_COLUMNS = ("face", "x", "y", "w", "h", "truncated", "detector_score", "emotion", "confidence",
+                "roll", *(f"{k}_{axis}" for k in KEYPOINTS for axis in "xy"))  # fmt: skip
 
 
 def frame_columns(labels: Sequence[str]) -> list[str]:
@@ -52,8 +57,10 @@ def _face_cells(number: int, face: Face, labels: Sequence[str]) -> dict[str, Any
     cells: dict[str, Any] = {
         "face": number, "x": b.x, "y": b.y, "w": b.w, "h": b.h, "truncated": int(b.truncated),
         "detector_score": round(face.detector_score, 4), "emotion": face.emotion,
-        "confidence": face.confidence,
+        "confidence": face.confidence, "roll": "" if face.roll is None else face.roll,
     }  # fmt: skip
+    for name, point in (face.keypoints or {}).items():
+        cells.update({f"{name}_x": point.x, f"{name}_y": point.y})
     cells.update({label: face.scores.get(label, "") for label in labels})
     return cells
 

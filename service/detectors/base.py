@@ -1,4 +1,5 @@
-"""What every face detector is: boxes (with eyes where it has them) behind one small interface."""
+"""What every face detector is: boxes (with keypoints where it has them) behind one small
+interface."""
 
 from __future__ import annotations
 
@@ -10,26 +11,56 @@ import numpy as np
 
 Point = tuple[float, float]
 
+# Keypoint names, as the subject sees them: "right_eye" is the subject's right eye (the one on
+# the image's left when the face is upright and frontal).
+RIGHT_EYE, LEFT_EYE, NOSE, MOUTH = "right_eye", "left_eye", "nose_tip", "mouth"
+MOUTH_POINTS = (MOUTH, "mouth_right", "mouth_left")
+
 
 @dataclass(frozen=True)
 class Detection:
     """A face box in original image pixels, the detector's confidence in [0, 1] and, where the
-    detector gives them, the eye centres (leftmost in the image first)."""
+    detector gives them, its named keypoints (eyes, nose tip, mouth, ears) in image pixels."""
 
     x: int
     y: int
     w: int
     h: int
     score: float
-    eyes: tuple[Point, Point] | None = None
+    keypoints: tuple[tuple[str, float, float], ...] = ()
+
+    def point(self, name: str) -> Point | None:
+        """The keypoint called ``name``, or None when the detector did not give it."""
+        for key, px, py in self.keypoints:
+            if key == name:
+                return px, py
+        return None
 
     @property
-    def roll_degrees(self) -> float:
-        """In-plane rotation of the face from its eyes (0 when level or unknown)."""
-        if self.eyes is None:
-            return 0.0
-        (lx, ly), (rx, ry) = self.eyes
-        return math.degrees(math.atan2(ry - ly, rx - lx))
+    def eyes(self) -> tuple[Point, Point] | None:
+        """The subject's right and left eye centres, or None."""
+        right, left = self.point(RIGHT_EYE), self.point(LEFT_EYE)
+        return None if right is None or left is None else (right, left)
+
+    @property
+    def roll_degrees(self) -> float | None:
+        """How far the face is turned clockwise in the picture, in (-180, 180]; None without
+        eyes. The eyes give the angle; the mouth (else the nose) says which way is down, so a
+        face upside down reads 180, not 0."""
+        eyes = self.eyes
+        if eyes is None:
+            return None
+        (rx, ry), (lx, ly) = eyes
+        angle = math.degrees(math.atan2(ly - ry, lx - rx))
+        below = next((p for n in (*MOUTH_POINTS, NOSE) if (p := self.point(n))), None)
+        if below is not None:
+            mx, my = (rx + lx) / 2, (ry + ly) / 2
+            # Upright, the mouth lies 90 degrees clockwise of the eye line (image y points down).
+            down = math.degrees(math.atan2(below[1] - my, below[0] - mx)) - 90.0
+            if abs((down - angle + 180.0) % 360.0 - 180.0) > 90.0:
+                angle += 180.0
+        angle = (angle + 180.0) % 360.0 - 180.0
+        return 180.0 if angle == -180.0 else angle
 
 
 @dataclass(frozen=True)

@@ -10,19 +10,19 @@ from pathlib import Path
 
 import numpy as np
 
-from service.detectors.base import Detection
-from service.detectors.onnx import (
-    detector_session,
-    framing_of,
-    keypoint_detections,
-    scale_to_side,
-)
+from service.detectors.onnx import Candidates, OnnxDetector, detector_session, framing_of
+from service.detectors.pyramid import padded
 from service.model_files import ANCHORS, NAME
 from service.sessions import ModelLoadError
 
 # MediaPipe clips raw scores at +-100; 80 keeps exp() inside float32.
 RAW_SCORE_LIMIT = 80.0
 IOU_THRESHOLD = 0.3  # MediaPipe's face detection graph's
+# MediaPipe's keypoint order, as the subject sees them.
+KEYPOINTS = ("right_eye", "left_eye", "nose_tip", "mouth", "right_ear", "left_ear")
+# Smallest face side (eyebrows to chin, input pixels) found in at least 14 of 16 placements
+# (``python -m bench.detector_eval --native``).
+NATIVE_FACE = 28
 
 
 def ssd_anchors(height: int, width: int, grids: list[dict[str, int]], offset: float) -> np.ndarray:
@@ -68,13 +68,17 @@ def weighted_nms(
     return faces
 
 
-class BlazeFaceDetector:
-    """MediaPipe BlazeFace exported to ONNX; boxes and eye keypoints in image pixels.
+class BlazeFaceDetector(OnnxDetector):
+    """MediaPipe BlazeFace exported to ONNX; boxes and six keypoints in image pixels.
 
     The frame is scaled so its long side is ``input_side`` and padded to multiples of 32, not
     to the training square: a 640x480 frame runs at 384x288 by default, where 40 px faces
-    are still found.
+    are still found; larger images add finer levels in tiles (``service.detectors.pyramid``,
+    at most ``work_pixels`` of input per image).
     """
+
+    keypoint_names = KEYPOINTS
+    native_face = NATIVE_FACE
 
     def __init__(
         self,
@@ -83,6 +87,7 @@ class BlazeFaceDetector:
         threads: int = 1,
         min_score: float,
         input_side: int,
+        work_pixels: int,
         iou_threshold: float = IOU_THRESHOLD,
     ) -> None:
         self._session, meta = detector_session(path, threads)
@@ -107,6 +112,7 @@ class BlazeFaceDetector:
             raise ModelLoadError(f"detector {path} wants {self._channels} input channels")
         self._anchor_cache: dict[tuple[int, int], np.ndarray] = {}
         self.input_side = input_side
+        self.work_pixels = work_pixels
         self.min_score = min_score
         self.iou_threshold = iou_threshold
         self.framing = framing_of(path, meta)
@@ -117,34 +123,32 @@ class BlazeFaceDetector:
             self._anchor_cache[key] = ssd_anchors(height, width, self._grids, self._offset)
         return self._anchor_cache[key]
 
-    def _input(self, gray: np.ndarray) -> tuple[np.ndarray, float]:
-        """The model input (1, H, W, C) in [-1, 1] with the frame at its top left, and the
-        scale from frame to input pixels."""
-        small, scale, (pad_h, pad_w) = scale_to_side(gray, self.input_side)
-        new_h, new_w = small.shape
-        tensor = np.full((1, pad_h, pad_w, self._channels), -1.0, np.float32)
-        tensor[0, :new_h, :new_w, :] = small[:, :, np.newaxis] * np.float32(1 / 127.5) - 1.0
-        return tensor, scale
+    def _tensor(self, image: np.ndarray) -> np.ndarray:
+        """The model input (1, H, W, C) in [-1, 1] with ``image`` at its top left, padded
+        with -1 to multiples of 32."""
+        height, width = image.shape
+        tensor = np.full((1, padded(height), padded(width), self._channels), -1.0, np.float32)
+        tensor[0, :height, :width, :] = image[:, :, np.newaxis] * np.float32(1 / 127.5) - 1.0
+        return tensor
 
-    def detect(self, gray: np.ndarray, min_face_size: int, max_faces: int) -> list[Detection]:
-        """Faces at least ``min_face_size`` pixels wide, largest first, at most ``max_faces``."""
-        tensor, scale = self._input(gray)
+    def _candidates(self, tensor: np.ndarray) -> Candidates:
+        """Boxes, keypoints and scores of every anchor scoring at least ``min_score``, in
+        input pixels (offsets are relative to each anchor centre)."""
         raw_boxes, raw_scores = self._session.run(
             [self._box_output, self._score_output], {self._input_name: tensor}
         )
         logits = np.clip(raw_scores[0, :, 0], -RAW_SCORE_LIMIT, RAW_SCORE_LIMIT)
         scores = 1.0 / (1.0 + np.exp(-logits))
         keep = np.flatnonzero(scores >= self.min_score)
-        if keep.size == 0:
-            return []
-        # Offsets are in input pixels relative to each anchor centre; divide by the scale to
-        # land in frame pixels (the frame sits at the input's top left).
         raw = raw_boxes[0, keep]
         anchors = self._anchors(tensor.shape[1], tensor.shape[2])[keep]
         centre = raw[:, 0:2] + anchors
         half = raw[:, 2:4] / 2
-        boxes = np.concatenate([centre - half, centre + half], axis=1) / scale
-        keypoints = (raw[:, 4:].reshape(len(keep), -1, 2) + anchors[:, np.newaxis, :]) / scale
-        faces = weighted_nms(boxes, keypoints, scores[keep], self.iou_threshold)
-        candidates = ((box, points[:2], score) for box, points, score in faces)
-        return keypoint_detections(candidates, min_face_size, max_faces)
+        boxes = np.concatenate([centre - half, centre + half], axis=1)
+        keypoints = (
+            raw[:, 4:].reshape(len(keep), (raw.shape[1] - 4) // 2, 2) + anchors[:, np.newaxis, :]
+        )
+        return boxes, keypoints, scores[keep]
+
+    def _suppress(self, found: Candidates) -> list[tuple[np.ndarray, np.ndarray, float]]:
+        return weighted_nms(*found, self.iou_threshold)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from service.detectors.base import FaceDetector
 from service.detectors.blazeface import BlazeFaceDetector
 from service.detectors.haar import HaarDetector
+from service.detectors.rotations import RotationSearch
 from service.detectors.yunet import YuNetDetector
 
 if TYPE_CHECKING:
@@ -25,6 +26,7 @@ def dnn_options(settings: Settings) -> dict[str, Any]:
         "threads": settings.ort_threads,
         "min_score": settings.detector_min_score,
         "input_side": settings.detector_input_side,
+        "work_pixels": settings.detector_work_pixels,
     }
 
 
@@ -38,8 +40,9 @@ def haar_options(settings: Settings) -> dict[str, Any]:
 
 
 def build_detector(settings: Settings) -> FaceDetector:
-    """The detector ``settings.detector`` names; ModelLoadError when its file cannot be used."""
+    """The detector ``settings.detector`` names (a DNN one searching turned faces unless
+    ``settings.rotation_search`` is off); ModelLoadError when its file cannot be used."""
     if settings.detector in DNN_DETECTORS:
-        dnn = DNN_DETECTORS[settings.detector]
-        return dnn(settings.detector_file(), **dnn_options(settings))
+        dnn = DNN_DETECTORS[settings.detector](settings.detector_file(), **dnn_options(settings))
+        return RotationSearch(dnn) if settings.rotation_search else dnn
     return HaarDetector(**haar_options(settings))

@@ -16,18 +16,18 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from service.detectors.base import Detection
-from service.detectors.onnx import (
-    detector_session,
-    framing_of,
-    keypoint_detections,
-    scale_to_side,
-)
+from service.detectors.onnx import Candidates, OnnxDetector, detector_session, framing_of
+from service.detectors.pyramid import padded
 from service.model_files import NAME, STRIDES
 from service.sessions import ModelLoadError
 
 IOU_THRESHOLD = 0.3  # libfacedetection's default
 OUTPUT_KINDS = ("cls", "obj", "bbox", "kps")
+# libfacedetection's keypoint order, as the subject sees them.
+KEYPOINTS = ("right_eye", "left_eye", "nose_tip", "mouth_right", "mouth_left")
+# Smallest face side (eyebrows to chin, input pixels) found in at least 14 of 16 placements
+# (``python -m bench.detector_eval --native``).
+NATIVE_FACE = 36
 EXP_LIMIT = 20.0  # box sides up to e^20 strides: far past any image, still finite in float32
 
 
@@ -66,12 +66,16 @@ def suppress(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> np.
     return np.asarray(kept, np.int64).reshape(-1)
 
 
-class YuNetDetector:
-    """libfacedetection's YuNet rebuilt as ONNX; boxes and eye keypoints in image pixels.
+class YuNetDetector(OnnxDetector):
+    """libfacedetection's YuNet rebuilt as ONNX; boxes and five keypoints in image pixels.
 
     The frame is scaled so its long side is ``input_side`` and padded with black to multiples
-    of 32 (as the C++ detector pads): a 640x480 frame runs at 384x288 by default.
+    of 32 (as the C++ detector pads): a 640x480 frame runs at 384x288 by default; larger
+    images add finer levels in tiles (``service.detectors.pyramid``).
     """
+
+    keypoint_names = KEYPOINTS
+    native_face = NATIVE_FACE
 
     def __init__(
         self,
@@ -80,6 +84,7 @@ class YuNetDetector:
         threads: int = 1,
         min_score: float,
         input_side: int,
+        work_pixels: int,
         iou_threshold: float = IOU_THRESHOLD,
     ) -> None:
         self._session, meta = detector_session(path, threads)
@@ -97,26 +102,24 @@ class YuNetDetector:
         if model_input.shape[1] != 1:
             raise ModelLoadError(f"detector {path} wants {model_input.shape[1]} input channels")
         self.input_side = input_side
+        self.work_pixels = work_pixels
         self.min_score = min_score
         self.iou_threshold = iou_threshold
         self.framing = framing_of(path, meta)
 
-    def _input(self, gray: np.ndarray) -> tuple[np.ndarray, float]:
-        """The model input (1, 1, H, W), pixel values 0-255, with the frame at its top left,
-        and the scale from frame to input pixels."""
-        small, scale, (pad_h, pad_w) = scale_to_side(gray, self.input_side)
-        new_h, new_w = small.shape
-        tensor = np.zeros((1, 1, pad_h, pad_w), np.float32)
-        tensor[0, 0, :new_h, :new_w] = small
-        return tensor, scale
+    def _tensor(self, image: np.ndarray) -> np.ndarray:
+        """The model input (1, 1, H, W), pixel values 0-255, with ``image`` at its top left,
+        padded with black to multiples of 32."""
+        height, width = image.shape
+        tensor = np.zeros((1, 1, padded(height), padded(width)), np.float32)
+        tensor[0, 0, :height, :width] = image
+        return tensor
 
-    def detect(self, gray: np.ndarray, min_face_size: int, max_faces: int) -> list[Detection]:
-        """Faces at least ``min_face_size`` pixels wide, largest first, at most ``max_faces``."""
-        tensor, scale = self._input(gray)
+    def _candidates(self, tensor: np.ndarray) -> Candidates:
         outputs = self._session.run(self._outputs, {self._input_name: tensor})
-        boxes, keypoints, scores = decode(outputs, self._strides, tensor.shape[3], self.min_score)
-        candidates = (
-            (boxes[i] / scale, keypoints[i, :2] / scale, float(scores[i]))
-            for i in suppress(boxes, scores, self.iou_threshold)
-        )
-        return keypoint_detections(candidates, min_face_size, max_faces)
+        return decode(outputs, self._strides, tensor.shape[3], self.min_score)
+
+    def _suppress(self, found: Candidates) -> list[tuple[np.ndarray, np.ndarray, float]]:
+        boxes, keypoints, scores = found
+        return [(boxes[i], keypoints[i], float(scores[i]))
+                for i in suppress(boxes, scores, self.iou_threshold)]  # fmt: skip

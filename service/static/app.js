@@ -82,6 +82,19 @@ function drawFaces(ctx, faces, scale = 1) {
     ctx.fillRect(x, Math.max(0, y - th), tw, th);
     ctx.fillStyle = "#fff";
     ctx.fillText(text, x + 4, Math.max(0, y - th) + th - 6);
+    if ($("keypoints-toggle").checked && face.keypoints) {
+      drawKeypoints(ctx, face.keypoints, color, Math.max(2, 3 * scale));
+    }
+  }
+}
+
+// The detector's keypoints (null for the Haar detector), drawn when the page is asked to.
+function drawKeypoints(ctx, keypoints, color, radius) {
+  ctx.fillStyle = color;
+  for (const { x, y } of Object.values(keypoints)) {
+    ctx.beginPath();
+    ctx.arc(x, y, radius, 0, 2 * Math.PI);
+    ctx.fill();
   }
 }
 

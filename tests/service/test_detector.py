@@ -68,9 +68,10 @@ def test_finds_the_face_with_its_eyes(detector: FaceDetector, astronaut_gray: np
     assert face.score >= 0.6
     assert face.eyes is not None
     (lx, ly), (rx, ry) = face.eyes
-    assert face.x < lx < rx < face.x + face.w  # both eyes inside the box, left first
+    # The subject's right eye first: on the image's left in an upright face.
+    assert face.x < lx < rx < face.x + face.w
     assert face.y < ly < face.y + face.h / 2 and face.y < ry < face.y + face.h / 2
-    assert abs(face.roll_degrees) < 5
+    assert face.roll_degrees is not None and abs(face.roll_degrees) < 5
 
 
 @pytest.mark.parametrize("degrees", [-25.0, 25.0])
@@ -90,7 +91,7 @@ def test_yunet_finds_rotated_faces_but_its_eyes_stay_nearly_level(
     # same landmarks (the export checks them). So eye alignment gains little with YuNet.
     (face,) = yunet.detect(rotate(astronaut_gray, degrees), 24, 10)
     assert abs(face.x + face.w / 2 - FACE_CENTRE[0]) < 0.15 * FACE_SIDE
-    assert abs(face.roll_degrees) < 0.4 * abs(degrees)
+    assert face.roll_degrees is not None and abs(face.roll_degrees) < 0.4 * abs(degrees)
 
 
 def test_haar_misses_the_same_rotated_face(astronaut_gray: np.ndarray) -> None:
@@ -143,7 +144,14 @@ def test_alignment_levels_a_rotated_face(
 
 def test_crops_of_faces_at_the_border_are_padded_not_broken() -> None:
     gray = np.arange(100 * 100, dtype=np.uint32).reshape(100, 100).astype(np.uint8)
-    edge = Detection(x=-30, y=80, w=50, h=50, score=0.9, eyes=((-20.0, 90.0), (10.0, 100.0)))
+    edge = Detection(
+        x=-30,
+        y=80,
+        w=50,
+        h=50,
+        score=0.9,
+        keypoints=(("right_eye", -20.0, 90.0), ("left_eye", 10.0, 100.0)),
+    )
     outside = Detection(x=500, y=500, w=40, h=40, score=0.9)
     crops = crop_faces(gray, [edge, outside], 48, Framing(0.9), align=True)
     assert crops.shape == (2, 48, 48, 1) and np.isfinite(crops).all()
