@@ -26,9 +26,14 @@ async function loadModelInfo() {
     const info = await response.json();
     if (!response.ok) throw new Error(info.error ? info.error.message : response.status);
     labels = info.labels;
-    const acc = info.metadata?.val_metrics?.accuracy;
+    // A FER+ model is scored against the annotators' majority, a FER-2013 one against its labels.
+    const metrics = info.metadata?.val_metrics;
+    const ferplus = info.metadata?.targets === "ferplus" ? metrics?.ferplus : undefined;
+    const acc = ferplus ? ferplus.accuracy : metrics?.accuracy;
+    const against = ferplus ? "FER+ majority" : "FER-2013 labels";
     $("model-info").textContent = `model ${info.name} (${info.version})` +
-      (acc ? `, FER-2013 val accuracy ${(100 * acc).toFixed(1)}%` : "") + `, detector ${info.detector}`;
+      (acc ? `, val accuracy ${(100 * acc).toFixed(1)}% against ${against}` : "") +
+      `, detector ${info.detector}`;
   } catch (err) {
     setStatus($("model-info"), `Cannot load model information: ${err.message || err}`, true);
   }

@@ -76,7 +76,7 @@ def test_live_camera_frames_get_boxes_and_emotions(live_server: str, browser: Br
     results: list[str | bytes] = []
     page.on("websocket", lambda ws: ws.on("framereceived", lambda payload: results.append(payload)))
     page.goto(live_server + "/")
-    page.wait_for_selector("text=FER-2013 val accuracy")
+    page.wait_for_selector("text=against FER+ majority")  # the default is a FER+ model
     page.get_by_role("button", name="Start camera").click()
     page.wait_for_function(
         "document.getElementById('stat-faces').textContent === '1'", timeout=30_000
