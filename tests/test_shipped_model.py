@@ -17,7 +17,7 @@ import onnxruntime as ort
 import pytest
 
 from service.config import BUNDLED_MODEL, FER2013_LABEL_MODEL
-from service.model_files import decode_metadata, read_card, sha256_of
+from service.model_files import CORE_KEYS, KIND, PARITY, decode_metadata, read_card, sha256_of
 from tests.helpers.paths import FER_DATA, needs_fer_data
 from training.labels import EMOTIONS
 
@@ -28,6 +28,7 @@ LABELS = list(EMOTIONS)
 DEFAULT_FERPLUS_TOP1, DEFAULT_MAX_ECE, MIN_RECALL, RECALL_MIN_FACES = 0.85, 0.02, 0.45, 50
 
 shipped = pytest.mark.parametrize("model", SHIPPED, ids=lambda p: p.stem)
+EVERY_MODEL = sorted(BUNDLED_MODEL.parent.glob("*.onnx"))
 
 
 def metadata(model: Path) -> dict[str, Any]:
@@ -69,6 +70,16 @@ def test_the_default_is_the_fer_plus_model_and_clears_its_bar() -> None:
         if support[label]["support"] >= RECALL_MIN_FACES:
             assert fp["recall"][label] >= MIN_RECALL, label
     assert metadata(FER2013_MODEL).get("targets", "fer2013") == "fer2013"
+
+
+@pytest.mark.parametrize("model", EVERY_MODEL, ids=lambda p: p.stem)
+def test_every_card_has_the_core_keys(model: Path) -> None:
+    """Classifier or detector, every card in models/ names its model, version, file and day."""
+    card = read_card(model)
+    for key in (*CORE_KEYS, KIND):
+        assert card.get(key), key
+    assert card["sha256"] == sha256_of(model) and card["file"] == model.name
+    assert card[PARITY]["passed"] is True
 
 
 @shipped

@@ -115,7 +115,7 @@ def build_ensemble(
     ``export/<name>.onnx`` + card. Returns (report, ONNX path). Needs the TensorFlow backend.
     """
     from training.evaluate import evaluate_model
-    from training.export import PARITY_FACES, ensemble_metadata, export_model, write_model_card
+    from training.export import PARITY_FACES, classifier_card, ensemble_metadata, export_model
     from training.plots import plot_run
     from training.report import write_report
 
@@ -137,7 +137,8 @@ def build_ensemble(
     paths.ensemble.write_text(json.dumps(description, indent=2) + "\n")
 
     metadata = ensemble_metadata(recipe.name, cards, report, splits)
-    out_path, parity = export_model(
+    command = " ".join(["python -m training", *sys.argv[1:]])
+    out_path, _ = export_model(
         model,
         paths.export / f"{recipe.name}.onnx",
         metadata,
@@ -145,7 +146,6 @@ def build_ensemble(
         recipe.flip_tta,
         recipe.tta_shift,
         metadata["temperature"],
+        card=classifier_card(report, {"ensemble": description}, command),
     )
-    write_model_card(out_path, metadata, parity, report, {"ensemble": description},
-                     command=" ".join(["python -m training", *sys.argv[1:]]))  # fmt: skip
     return report, out_path

@@ -10,6 +10,7 @@ import datetime as dt
 import json
 import platform
 import sys
+from collections.abc import Mapping
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -33,9 +34,7 @@ from service.model_files import (
     VERSION,
     created_now,
     encode_metadata,
-    rejected_path,
-    staging_path,
-    write_card,
+    publish,
 )
 from training import __version__
 from training.data import as_model_input
@@ -94,26 +93,31 @@ def export_model(
     flip_tta: bool,
     shift: int = 0,
     temperature: float = 1.0,
+    card: Mapping[str, Any] | None = None,
 ) -> tuple[Path, dict[str, Any]]:
-    """Convert with tf2onnx, attach metadata_props, verify; return the final path and parity."""
+    """Convert with tf2onnx, attach metadata_props, verify; return the final path and parity.
+
+    ``card``: the model card's fields besides ``metadata`` and parity (``classifier_card``);
+    without it no card is written.
+    """
     graph = inference_model(model, flip_tta, shift, temperature)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    staging = staging_path(out_path)
     spec = (tf.TensorSpec((None, *model.input_shape[1:]), tf.float32, name=INPUT_NAME),)
     onnx_model, _ = tf2onnx.convert.from_keras(graph, input_signature=spec, opset=OPSET)
     props = encode_metadata(metadata)
     onnx.helper.set_model_props(onnx_model, props)
-    onnx.save(onnx_model, str(staging))
-    parity = check_parity(graph, staging, parity_images)
-    if not parity["passed"]:
-        rejected = rejected_path(out_path)
-        staging.replace(rejected)
-        raise ExportError(f"parity check failed, export kept as {rejected}: {parity}")
-    # Record the verified parity inside the file too, then move it to its final name.
-    props[PARITY] = json.dumps(parity)
-    onnx.helper.set_model_props(onnx_model, props)
-    onnx.save(onnx_model, str(staging))
-    staging.replace(out_path)
+    with publish(out_path) as staged:
+        onnx.save(onnx_model, str(staged.path))
+        parity = check_parity(graph, staged.path, parity_images)
+        staged.check(
+            parity,
+            lambda kept: ExportError(f"parity check failed, export kept as {kept}: {parity}"),
+        )
+        # Record the verified parity inside the file too.
+        props[PARITY] = json.dumps(parity)
+        onnx.helper.set_model_props(onnx_model, props)
+        onnx.save(onnx_model, str(staged.path))
+        if card is not None:
+            staged.describe(metadata, **card)
     return out_path, parity
 
 
@@ -220,24 +224,17 @@ def ensemble_metadata(
     )
 
 
-def write_model_card(
-    out_path: Path,
-    metadata: dict[str, Any],
-    parity: dict[str, Any],
-    report: dict[str, Any],
-    training: dict[str, Any],
-    command: str | None,
-) -> None:
-    """The card of an exported classifier: metadata, parity, val report, how it was made."""
-    write_card(
-        out_path,
-        metadata,
-        parity=parity,
-        val_report=report,
-        training=training,
-        command=command,
-        exported_by=" ".join(sys.argv),
-    )
+def classifier_card(
+    report: dict[str, Any], training: dict[str, Any], command: str | None
+) -> dict[str, Any]:
+    """An exported classifier's card, besides its metadata and parity: val report, how it was
+    made."""
+    return {
+        "val_report": report,
+        "training": training,
+        "command": command,
+        "exported_by": " ".join(sys.argv),
+    }
 
 
 def export_run(run_dir: Path, name: str | None = None, data: Path | None = None) -> Path:
@@ -263,7 +260,8 @@ def export_run(run_dir: Path, name: str | None = None, data: Path | None = None)
     model = keras.models.load_model(str(paths.best), compile=False)
     config_dict = asdict(config)
     metadata = build_metadata(name, config_dict, report, summary)
-    out_path, parity = export_model(
+    training = {"config": config_dict, "summary": summary}
+    out_path, _ = export_model(
         model,
         paths.export / f"{name}.onnx",
         metadata,
@@ -271,7 +269,6 @@ def export_run(run_dir: Path, name: str | None = None, data: Path | None = None)
         metadata["flip_tta"],
         metadata["tta_shift"],
         metadata["temperature"],
+        card=classifier_card(report, training, config.extra.get("command")),
     )
-    training = {"config": config_dict, "summary": summary}
-    write_model_card(out_path, metadata, parity, report, training, config.extra.get("command"))
     return out_path

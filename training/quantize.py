@@ -45,11 +45,9 @@ from service.model_files import (
     created_now,
     decode_metadata,
     encode_metadata,
+    publish,
     read_card,
-    rejected_path,
     sha256_of,
-    staging_path,
-    write_card,
 )
 from training import __version__
 from training.data import FaceSet, as_model_input, load_splits
@@ -237,19 +235,18 @@ def quantize_classifier(
         )
     splits = load_splits(data)
     calibration = calibration_faces(splits.train, per_class, seed)
-    staging = staging_path(final)
-    paths.export.mkdir(parents=True, exist_ok=True)
-    try:
-        quantized = quantize_late_blocks(source, staging, calibration, from_block)
-        report, source_report, parity = _score(source, staging, splits.val, meta, max_drop)
-        if not parity["passed"]:
-            staging.replace(rejected_path(final))
-            targets = report["targets"]
-            raise QuantizationError(
+    with publish(final) as staged:
+        quantized = quantize_late_blocks(source, staged.path, calibration, from_block)
+        report, source_report, parity = _score(source, staged.path, splits.val, meta, max_drop)
+        targets = report["targets"]
+        staged.check(
+            parity,
+            lambda kept: QuantizationError(
                 f"the int8 copy scores {primary(report, targets)['accuracy']:.2%} on val against "
                 f"{primary(source_report, targets)['accuracy']:.2%} for {source.name}, more than "
-                f"{100 * max_drop:g} points below; kept as {rejected_path(final)}"
-            )
+                f"{100 * max_drop:g} points below; kept as {kept}"
+            ),
+        )
         quantization = {
             "method": "onnxruntime quantize_static, QDQ, int8 weights per channel, uint8 "
             "activations, MinMax calibration",
@@ -266,8 +263,8 @@ def quantize_classifier(
                 "sha256": sha256_of(source),
                 "name": meta[NAME],
                 "version": meta.get(VERSION),
-                "val_accuracy": primary(source_report, report["targets"])["accuracy"],
-                "targets": report["targets"],
+                "val_accuracy": primary(source_report, targets)["accuracy"],
+                "targets": targets,
                 "exported_with": meta.get(EXPORTED_WITH),
             },
         }
@@ -285,25 +282,21 @@ def quantize_classifier(
             },
             CREATED: created_now(),
         }
-        model = onnx.load(str(staging))
+        model = onnx.load(str(staged.path))
         onnx.helper.set_model_props(model, encode_metadata(metadata))
-        onnx.save(model, str(staging))
-        staging.replace(final)
-    finally:
-        staging.unlink(missing_ok=True)  # whatever a failure left half made
+        onnx.save(model, str(staged.path))
+        source_card = read_card(source) if source.with_suffix(".card.json").is_file() else {}
+        staged.describe(
+            metadata,
+            val_report=report,
+            source_val_report=source_report,
+            training=source_card.get("training"),
+            source_command=source_card.get("command"),
+            command=" ".join(["python -m training", *sys.argv[1:]]),
+            exported_by=" ".join(sys.argv),
+        )
 
     paths.root.mkdir(parents=True, exist_ok=True)
     print(write_report(report, paths))
     plot_run(paths.root)
-    source_card = read_card(source) if source.with_suffix(".card.json").is_file() else {}
-    write_card(
-        final,
-        metadata,
-        val_report=report,
-        source_val_report=source_report,
-        training=source_card.get("training"),
-        source_command=source_card.get("command"),
-        command=" ".join(["python -m training", *sys.argv[1:]]),
-        exported_by=" ".join(sys.argv),
-    )
     return report, final

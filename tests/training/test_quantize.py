@@ -10,7 +10,7 @@ import onnx
 import pytest
 
 from service.classifier import EmotionModel
-from service.config import BUNDLED_BLAZEFACE, BUNDLED_MODEL
+from service.config import BUNDLED_BLAZEFACE, BUNDLED_MODEL, FER2013_LABEL_MODEL
 from service.model_files import read_card, sha256_of
 from tests.helpers.training_cli import onnx_file, run_cli
 from training.data import as_model_input, load_folder_split
@@ -136,6 +136,9 @@ def test_out_of_range_numbers_are_usage_errors(flag: tuple[str, str], tmp_path: 
     assert f"argument {flag[0]}: must be at least" in out.stderr
 
 
-def test_the_shipped_float_ensemble_has_28_late_convolutions() -> None:
-    source = BUNDLED_MODEL.parent / read_card(BUNDLED_MODEL)["quantization"]["source"]["file"]
-    assert len(late_block_convs(onnx.load(str(source)), 7)) == 28
+def test_the_shipped_float_sources_have_14_late_convolutions_per_network() -> None:
+    for int8 in (BUNDLED_MODEL, FER2013_LABEL_MODEL):
+        card = read_card(int8)
+        source = onnx.load(str(int8.parent / card["quantization"]["source"]["file"]))
+        networks = len(card["members"]) if card["backbone"] == "ensemble" else 1
+        assert len(late_block_convs(source, 7)) == 14 * networks, int8.name
