@@ -332,6 +332,12 @@ def build_model(layers: list[ConvLayer], input_channels: int = 1) -> onnx.ModelP
     return model
 
 
+# Named, not globbed: the set the shipped file was checked on. The class photo that joined the
+# field cases later has 40 faces of 60 px, which the C++ detector (one pass, its own limits)
+# does not report, so it would measure the reference, not the rebuild.
+PARITY_FIELD_CASES = ("face-at-left-edge-360x270.jpg", "face-cut-by-bottom-right-480x360.jpg")
+
+
 def parity_photos() -> dict[str, np.ndarray]:
     """Real photographs as BGR uint8: scikit-image's (the astronaut, also at half and quarter
     size for small faces and turned +-25 degrees; coffee, a cat and a rocket, with no human
@@ -355,10 +361,10 @@ def parity_photos() -> dict[str, np.ndarray]:
             photos["astronaut"], turn, (512, 512), borderMode=cv2.BORDER_REFLECT
         )
     field_cases = Path(__file__).resolve().parents[1] / "tests" / "field_cases"
-    for path in sorted(field_cases.glob("*.jpg")):
-        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    for name in PARITY_FIELD_CASES:
+        image = cv2.imread(str(field_cases / name), cv2.IMREAD_COLOR)
         if image is not None:
-            photos[path.name] = image
+            photos[name] = image
     return photos
 
 
