@@ -3,12 +3,15 @@
     python -m bench.detector_eval [--fer ../shared/data/fer2013/val] [--blazeface PATH ...]
     python -m bench.detector_eval --seed 7 --sweep yunet   # how the DNN defaults were chosen
     python -m bench.detector_eval --only yunet --only blazeface   # some detectors only
+    python -m bench.detector_eval --hard     # small, turned, crowded faces vs 384 px and fer
+    python -m bench.detector_eval --native   # the DNN detectors' smallest reliable face
 
 Per detector: median ms per 640x480 frame on 1 and 2 threads; recall and false positives on
 scenes built by bench/scenes.py (faces rotated up to +-30 degrees, 30-300 px); and end-to-end
 emotion accuracy (detect, crop, classify with the bundled model) on FER-2013 val faces placed
 into scenes, with and without eye alignment. A face missed by the detector counts as wrong.
-Results also go to test-output/detector_eval.json.
+Results also go to test-output/detector_eval.json. ``--hard`` and ``--native`` print only their
+own tables (``bench/hard_faces.py``).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from bench.hard_faces import native_sizes, report
 from bench.scenes import Scene, TrueFace, fer_scenes, photo_scenes, source_photos
 from service.classifier import EmotionModel
 from service.config import BUNDLED_BLAZEFACE, BUNDLED_MODEL, BUNDLED_YUNET, Settings
@@ -219,7 +223,17 @@ def main() -> None:
         "--only", action="append", default=[], help="run detectors whose name contains TEXT"
     )
     parser.add_argument("--out", type=Path, default=ROOT / "test-output/detector_eval.json")
+    parser.add_argument("--hard", action="store_true", help="small, turned and crowded faces")
+    parser.add_argument("--native", action="store_true", help="smallest face found at 1:1")
     args = parser.parse_args()
+    if args.hard or args.native:
+        print(f"{time.strftime('%Y-%m-%d %H:%M')}\n")
+        out = report() if args.hard else native_sizes()
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.with_suffix(".hard.json" if args.hard else ".native.json").write_text(
+            json.dumps(out, indent=2) + "\n"
+        )
+        return
 
     photos = source_photos(ROOT / "test-output/cache")
     scenes = photo_scenes(photos, args.frames, args.empty, seed=args.seed)

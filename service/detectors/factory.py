@@ -8,13 +8,14 @@ from typing import TYPE_CHECKING, Any
 from service.detectors.base import FaceDetector
 from service.detectors.blazeface import BlazeFaceDetector
 from service.detectors.haar import HaarDetector
+from service.detectors.onnx import OnnxDetector
 from service.detectors.rotations import RotationSearch
 from service.detectors.yunet import YuNetDetector
 
 if TYPE_CHECKING:
     from service.config import Settings
 
-DNN_DETECTORS: dict[str, Callable[..., FaceDetector]] = {
+DNN_DETECTORS: dict[str, Callable[..., OnnxDetector]] = {
     "blazeface": BlazeFaceDetector,
     "yunet": YuNetDetector,
 }

@@ -109,6 +109,11 @@ class OnnxDetector:
         small, scale, _ = scale_to_side(gray, self.input_side)
         return self._tensor(small), scale
 
+    def faces_in(self, image: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, float]]:
+        """The faces of ``image`` seen as one model input at its own size (no levels, no
+        tiles) after NMS: (box, keypoints, score) in ``image`` pixels, best first."""
+        return self._suppress(self._candidates(self._tensor(image)))
+
     def plan(self, width: int, height: int, min_face_size: int) -> list[Level]:
         """The levels and tiles this detector runs on a ``width`` x ``height`` image."""
         return plan(width, height, self.input_side, self.native_face, min_face_size,

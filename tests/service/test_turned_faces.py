@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from devtools.crowds import paste_face
+from devtools.crowds import crowd, paste_face
 from service.config import Settings
 from service.engine import Engine
 from tests.helpers.app import encode, make_client, post_image, wait_until_ready
@@ -66,17 +66,9 @@ def test_every_quarter_turn_gets_the_upright_answer(engine: Engine) -> None:
         assert np.abs(face.probabilities - upright.probabilities).max() <= 0.1, degrees
 
 
-# BlazeFace finds the astronaut on a plain background upside down (120-240 degrees) with its
-# keypoints laid out as if upright, so the roll reads about 180 degrees off and the crop is not
-# turned: a known gap (a per-face orientation check is the fix still to build).
-UPSIDE_DOWN_GAP = {120, 135, 150, 165, 180, 195, 210, 225, 240}
-
-
-@pytest.mark.parametrize(
-    "degrees",
-    [pytest.param(d, marks=pytest.mark.xfail(reason="upside-down keypoints", strict=False))
-     if d in UPSIDE_DOWN_GAP else d for d in range(0, 360, 15)],
-)  # fmt: skip
+# Every 15 degrees of the full circle; 120-240 degrees are the faces BlazeFace finds upside down
+# with keypoints laid out as if upright, put right by the orientation check.
+@pytest.mark.parametrize("degrees", range(0, 360, 15))
 def test_a_face_turned_any_angle_is_found_and_its_roll_measured(degrees: int) -> None:
     engine = BLAZEFACE
     frame = np.full((480, 640, 3), 110, np.uint8)
@@ -88,6 +80,25 @@ def test_a_face_turned_any_angle_is_found_and_its_roll_measured(degrees: int) ->
 
 
 BLAZEFACE = Engine.from_settings(Settings())
+
+
+@pytest.mark.parametrize("side", [60, 250])
+@pytest.mark.parametrize("degrees", [150, 180, 210])
+def test_an_upside_down_face_of_any_size_is_turned_right_way_up(side: int, degrees: int) -> None:
+    frame = np.full((480, 640, 3), 110, np.uint8)
+    paste_face(frame, 320 - side // 2, 240 - side // 2, side, degrees=float(degrees))
+    (face,) = BLAZEFACE.analyze(encode(frame), BLAZEFACE.limits()).faces
+    roll = face.detection.roll_degrees
+    assert roll is not None and abs((roll + degrees + 180) % 360 - 180) < 20, roll
+
+
+@pytest.mark.parametrize("side", [40, 60, 80])
+def test_the_orientation_check_leaves_an_upright_crowd_upright(side: int) -> None:
+    frame, faces = crowd(1600, 1000, side, 40, seed=3)
+    found = BLAZEFACE.detector.detect(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), 20, 100)
+    assert len(found) >= 0.9 * len(faces)
+    rolls = [d.roll_degrees for d in found]
+    assert all(r is not None and abs(r) < 30 for r in rolls), rolls  # faces are turned +-10
 
 
 def test_the_rotation_search_can_be_turned_off() -> None:
