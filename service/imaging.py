@@ -32,6 +32,10 @@ FORMAT_NAMES = "JPEG, PNG, WebP, BMP or TIFF"
 
 # Pillow's own bomb guard would warn or raise on a header alone; our pixel limit decides.
 Image.MAX_IMAGE_PIXELS = None
+# OpenCV's decoders refuse a side longer than this (CV_IO_MAX_IMAGE_WIDTH and _HEIGHT, 1 << 20,
+# whatever the pixel count), so a 10,000,000 x 2 image under the pixel limit is refused here,
+# from its header, rather than by the decoder.
+MAX_SIDE = 1 << 20
 
 
 def _signature(data: bytes) -> str | None:
@@ -88,8 +92,16 @@ def decode_gray(data: bytes, max_bytes: int, max_pixels: int) -> np.ndarray:
             f"the image is {width}x{height} = {width * height} pixels; the limit is {max_pixels}",
             code="too_many_pixels",
         )
+    if max(width, height) > MAX_SIDE:
+        raise ImageTooLarge(
+            f"the image is {width}x{height}; no side may exceed {MAX_SIDE} pixels",
+            code="too_many_pixels",
+        )
     # OpenCV applies the EXIF orientation, converts colour, alpha, palette and 16-bit to 8-bit gray.
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE)
+    try:
+        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE)
+    except cv2.error:  # a header Pillow reads but OpenCV's decoder refuses: the client's data
+        image = None
     if image is None or image.size == 0:
         raise UndecodableImage(f"the {fmt} data could not be decoded")
     return image

@@ -229,12 +229,13 @@ def error_of(response: httpx.Response) -> ServiceError:
     """The ServiceError for an error response (the service's shape, or the bare status)."""
     try:
         error = response.json()["error"]
-        index = error.get("index")
+        index, request_id = error.get("index"), error.get("request_id")
         return ServiceError(
             str(error["message"]),
             str(error["code"]),
             response.status_code,
             index if isinstance(index, int) else None,
+            request_id if isinstance(request_id, str) else None,
         )
     except (ValueError, KeyError, TypeError):
         reason = response.reason_phrase or "error"

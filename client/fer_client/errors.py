@@ -13,17 +13,26 @@ class ServiceError(FerError):
     ``message`` is the service's explanation, ``code`` its stable error code (e.g.
     ``unsupported_media_type``), ``status`` the HTTP status (None in-process): the service's own
     errors take ``message`` and ``code`` in the same order. ``index`` is the input a ``classify``
-    call was refused for (None when the error is not about one input).
+    call was refused for (None when the error is not about one input); ``request_id`` is the id
+    of a 500's log line at the service (None otherwise), kept in the text so it can be reported.
     """
 
     def __init__(
-        self, message: str, code: str, status: int | None = None, index: int | None = None
+        self,
+        message: str,
+        code: str,
+        status: int | None = None,
+        index: int | None = None,
+        request_id: str | None = None,
     ) -> None:
-        super().__init__(f"{message} ({code}" + (f", HTTP {status})" if status else ")"))
+        details = [code] + ([f"HTTP {status}"] if status else [])
+        details += [f"request id {request_id}"] if request_id else []
+        super().__init__(f"{message} ({', '.join(details)})")
         self.code = code
         self.message = message
         self.status = status
         self.index = index
+        self.request_id = request_id
 
 
 class ConnectionFailed(FerError):

@@ -95,10 +95,12 @@ class Classification(_Result):
 
 
 class ErrorInfo(_Result):
-    """The service's error shape: a stable ``code`` and a human-readable ``message``."""
+    """The service's error shape: a stable ``code`` and a human-readable ``message``; on an
+    unexpected failure, the ``request_id`` the service's log line carries."""
 
     code: str
     message: str
+    request_id: str | None = None
 
 
 class FrameStatus(StrEnum):

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
+import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
@@ -28,6 +30,8 @@ from service.errors import ServiceError
 from service.responses import image_of, stream_faces_of
 from service.schemas import ErrorDetail, StreamError, StreamResult
 from service.state import AppState
+
+logger = logging.getLogger("service")
 
 CLOSE_UNSUPPORTED = 1003
 CLOSE_POLICY = 1008
@@ -212,6 +216,14 @@ class StreamSession:
                 continue
             await self._process(frame)
 
+    async def _fail(self, frame: Frame, detail: ErrorDetail) -> None:
+        """Count a frame that could not be processed and tell the client, stream kept open."""
+        self.failed += 1
+        self.state.metrics.child(self.state.metrics.stream_frames, "failed").inc()
+        error = StreamError(seq=frame.seq, error=detail, failed=self.failed, dropped=self.dropped)
+        # Only the fields that apply: a stream error is {code, message} (+ request_id on a bug).
+        await self._send(error.model_dump_json(exclude_none=True))
+
     async def _process(self, frame: Frame) -> None:
         state = self.state
         limits = state.analyzer.limits(
@@ -222,15 +234,19 @@ class StreamSession:
         try:
             analysis = await state.analyzer.frame(frame.data, limits, self.tracker, frame.t_ms)
         except ServiceError as exc:
-            self.failed += 1
-            state.metrics.child(state.metrics.stream_frames, "failed").inc()
-            error = StreamError(
-                seq=frame.seq,
-                error=ErrorDetail(code=exc.code, message=exc.message),
-                failed=self.failed,
-                dropped=self.dropped,
+            await self._fail(frame, ErrorDetail(code=exc.code, message=exc.message))
+            return
+        except Exception:  # a bug: this frame fails, counted and logged; the stream goes on
+            request_id = uuid.uuid4().hex
+            logger.exception("unexpected error, request_id=%s, stream frame %s", request_id,
+                             frame.seq)  # fmt: skip
+            detail = ErrorDetail(
+                code="internal_error",
+                message="an unexpected error; the service's log has the details under this "
+                "request id",
+                request_id=request_id,
             )
-            await self._send(error.model_dump_json())
+            await self._fail(frame, detail)
             return
         self.processed += 1
         state.metrics.child(state.metrics.stream_frames, "processed").inc()

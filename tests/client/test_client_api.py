@@ -125,3 +125,15 @@ def test_result_types_cover_the_services_schemas() -> None:
     assert set(schemas["PredictResponse"]["properties"]) <= set(Prediction.model_fields)
     assert set(schemas["CropEmotion"]["properties"]) <= set(CropResult.model_fields)
     assert set(schemas["ClassifyResponse"]["properties"]) <= set(Classification.model_fields)
+
+
+def test_a_service_500_keeps_its_request_id_in_the_error() -> None:
+    import httpx
+
+    from fer_client.client import error_of
+
+    error_shape = {"code": "internal_error", "message": "an unexpected error", "request_id": "ab12"}
+    body = {"error": error_shape}
+    error = error_of(httpx.Response(500, json=body))
+    assert (error.status, error.code, error.request_id) == (500, "internal_error", "ab12")
+    assert "request id ab12" in str(error)

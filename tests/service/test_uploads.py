@@ -3,12 +3,14 @@ without a usable filename, and what an unexpected failure answers."""
 
 from __future__ import annotations
 
+import io
 import logging
 
 import cv2
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
+from PIL import Image
 
 from service.config import Settings
 from service.main import create_app
@@ -104,3 +106,69 @@ def test_an_unexpected_exception_answers_json_500_with_the_request_id_of_its_log
         assert client.get("/healthz").status_code == 200  # the app goes on
         metrics = client.get("/metrics").text
         assert 'fer_http_requests_total{route="/v1/injected-failure",status="500"} 1.0' in metrics
+
+
+def long_thin_images() -> dict[str, tuple[bytes, str]]:
+    """Images under the pixel limit with a side OpenCV's decoders refuse (over 2**20 pixels)."""
+    out = {}
+    for name, size, fmt, mime in (
+        ("wide TIFF", (10_000_000, 2), "TIFF", "image/tiff"),
+        ("tall TIFF", (2, 10_000_000), "TIFF", "image/tiff"),
+        ("wide BMP", (2_000_000, 2), "BMP", "image/bmp"),
+    ):
+        buffer = io.BytesIO()
+        extra = {"compression": "tiff_deflate"} if fmt == "TIFF" else {}
+        Image.new("L", size, 128).save(buffer, fmt, **extra)
+        out[name] = (buffer.getvalue(), mime)
+    return out
+
+
+def test_a_side_the_decoder_refuses_is_a_413_from_the_header_on_every_route(
+    client: TestClient, astronaut_jpeg: bytes
+) -> None:
+    for kind, (data, mime) in long_thin_images().items():
+        for route in ("/v1/predict", "/v1/classify"):
+            response = client.post(route, files={"file": ("long.img", data, mime)})
+            assert response.status_code == 413, (kind, route, response.text)
+            error = response.json()["error"]
+            assert error["code"] == "too_many_pixels" and "no side may exceed" in error["message"]
+        with client.websocket_connect("/v1/stream") as ws:
+            ws.send_bytes(data)
+            failed = ws.receive_json()
+            ws.send_bytes(astronaut_jpeg)
+            answered = ws.receive_json()
+        assert failed["type"] == "error" and failed["error"]["code"] == "too_many_pixels", kind
+        assert answered["type"] == "result" and len(answered["faces"]) == 1, kind
+        assert (answered["received"], answered["processed"], answered["failed"]) == (2, 1, 1)
+
+
+def test_an_unexpected_exception_in_a_stream_fails_that_frame_only(
+    astronaut_jpeg: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = create_app(Settings())
+    with TestClient(app) as client, caplog.at_level(logging.ERROR, logger="service"):
+        wait_until_ready(client)
+        analyzer = app.state.fer.analyzer
+        real_frame = analyzer.frame
+        calls = 0
+
+        async def fails_once(*args: object) -> object:
+            nonlocal calls
+            calls += 1
+            if calls == 1:
+                raise RuntimeError("injected failure")
+            return await real_frame(*args)
+
+        analyzer.frame = fails_once
+        with client.websocket_connect("/v1/stream") as ws:
+            ws.send_bytes(astronaut_jpeg)
+            failed = ws.receive_json()
+            ws.send_bytes(astronaut_jpeg)
+            answered = ws.receive_json()
+    error = failed["error"]
+    assert failed["type"] == "error" and error["code"] == "internal_error"
+    assert set(error) == {"code", "message", "request_id"}  # no empty fields
+    assert "injected failure" not in error["message"]
+    assert answered["type"] == "result" and answered["failed"] == 1 and answered["processed"] == 1
+    logged = [r for r in caplog.records if error["request_id"] in r.getMessage()]
+    assert logged and logged[0].exc_info is not None  # the traceback is in the log line
