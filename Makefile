@@ -82,7 +82,7 @@ bench: $(VENV)/.dev-installed
 	-$(MAKE) peer-venv
 	$(BIN)/python -m bench.service_bench
 	$(BIN)/python -m bench.client_video
-	$(BIN)/python bench/classifier_latency.py models/fer-mobilenet-64x2-int8.onnx models/ferplus-mobilenet-64-int8.onnx models/ferplus-mobilenet-64.onnx
+	$(BIN)/python bench/classifier_latency.py models/fer-mobilenet-64x2-int8.onnx models/ferplus-mobilenet-64x2-int8.onnx models/ferplus-mobilenet-64x2.onnx
 	$(BIN)/python -m bench.request_profile
 	$(BIN)/python -m bench.classify_throughput
 	$(BIN)/python -m bench.detector_eval

@@ -22,7 +22,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 BUNDLED_MODELS_DIR = PROJECT_ROOT / "models"
 # The default agrees with the FER+ annotators' majority; the FER-2013-label model ships beside it
 # for FER-2013 benchmark comparisons (README, "The bundled models").
-BUNDLED_MODEL = BUNDLED_MODELS_DIR / "ferplus-mobilenet-64-int8.onnx"
+BUNDLED_MODEL = BUNDLED_MODELS_DIR / "ferplus-mobilenet-64x2-int8.onnx"
 FER2013_LABEL_MODEL = BUNDLED_MODELS_DIR / "fer-mobilenet-64x2-int8.onnx"
 BUNDLED_BLAZEFACE = BUNDLED_MODELS_DIR / "blazeface-back.onnx"
 BUNDLED_YUNET = BUNDLED_MODELS_DIR / "yunet-s.onnx"
