@@ -16,6 +16,7 @@ from fer_client.images import ImageInput, image_bytes, image_name, media_type
 from fer_client.ordered import map_in_order
 from fer_client.results import Classification, FrameResult, Prediction
 from fer_client.streaming import FrameInput, stream_frames
+from fer_client.sync_iter import iterate
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 API_KEY_HEADER = "X-API-Key"
@@ -146,6 +147,11 @@ class Client:
         """``GET /v1/model``: labels, crop geometry, version, detector."""
         info: dict[str, Any] = self._request("GET", "/v1/model").json()
         return info
+
+    def stream_sync(self, frames: FrameInput, **options: Any) -> Iterator[FrameResult]:
+        """``stream`` for synchronous code: the same results, the same keyword arguments, as
+        a plain iterator (``for result in client.stream_sync(frames): ...``)."""
+        return iterate(self.stream(frames, **options))
 
     def stream(
         self,

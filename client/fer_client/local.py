@@ -31,6 +31,7 @@ from fer_client.results import (
     ModelRef,
     Prediction,
 )
+from fer_client.sync_iter import iterate
 
 if TYPE_CHECKING:
     from service.engine import Engine
@@ -174,6 +175,10 @@ class LocalAnalyzer:
             model=self.model_ref,
             timings_ms=analysis.timings_ms,
         )
+
+    def stream_sync(self, frames: Iterable[ImageInput], **options: Any) -> Iterator[FrameResult]:
+        """``stream`` for synchronous code, as ``Client.stream_sync``."""
+        return iterate(self.stream(frames, **options))
 
     def stream(
         self,

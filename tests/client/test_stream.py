@@ -92,3 +92,16 @@ def test_a_stream_the_server_closes_raises_with_its_reason(
     with Client(service_url, "wrong key") as stranger, pytest.raises(StreamClosed) as caught:
         collect(stranger.stream(frames[:2]))
     assert caught.value.code == 1008 and "API key" in caught.value.reason
+
+
+def test_stream_sync_gives_the_same_results_as_the_async_stream(
+    client: Client, frames: list[np.ndarray]
+) -> None:
+    expected = collect(client.stream(frames[:6], in_flight=1))
+    got = list(client.stream_sync(frames[:6], in_flight=1))
+    assert [r.status for r in got] == [r.status for r in expected] == [FrameStatus.OK] * 6
+    assert [[f.track_id for f in r.faces] for r in got] == [
+        [f.track_id for f in r.faces] for r in expected
+    ]
+    first = next(iter(client.stream_sync(frames[:6], in_flight=1)))  # leaving early closes it
+    assert first.index == 0 and first.status is FrameStatus.OK
