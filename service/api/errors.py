@@ -94,8 +94,18 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = "; ".join(_problem(e) for e in exc.errors())
-        return JSONResponse(error_body("invalid_request", problems), 422)
+        errors = list(exc.errors())
+        problems = "; ".join(_problem(e) for e in errors)
+        return JSONResponse(error_body("invalid_request", problems, index=_part_index(errors)), 422)
+
+
+def _part_index(errors: list[Any]) -> int | None:
+    """The file part (``body.file.N``) the first problem is about, as the other per-part errors
+    of a multi-part request name it; None when it is not about one part."""
+    loc = tuple(errors[0]["loc"]) if errors else ()
+    if len(loc) >= 3 and loc[:2] == ("body", "file") and isinstance(loc[2], int):
+        return loc[2]
+    return None
 
 
 def _problem(error: Any) -> str:

@@ -172,3 +172,23 @@ def test_an_unexpected_exception_in_a_stream_fails_that_frame_only(
     assert answered["type"] == "result" and answered["failed"] == 1 and answered["processed"] == 1
     logged = [r for r in caplog.records if error["request_id"] in r.getMessage()]
     assert logged and logged[0].exc_info is not None  # the traceback is in the log line
+
+
+def test_a_classify_part_without_a_filename_is_named_by_its_index(
+    client: TestClient, astronaut_jpeg: bytes
+) -> None:
+    from tests.helpers.uploads import BOUNDARY
+
+    def part(disposition: str) -> bytes:
+        head = f"--{BOUNDARY}\r\nContent-Disposition: {disposition}\r\n"
+        return (head + "Content-Type: image/jpeg\r\n\r\n").encode() + astronaut_jpeg + b"\r\n"
+
+    body = (
+        part('form-data; name="file"; filename="a.jpg"')
+        + part('form-data; name="file"')  # the second part: no filename
+        + f"--{BOUNDARY}--\r\n".encode()
+    )
+    response = client.post("/v1/classify", content=body, headers={"Content-Type": MULTIPART_TYPE})
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert error["index"] == 1 and "must be a file upload with a filename" in error["message"]
