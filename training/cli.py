@@ -124,15 +124,14 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     select_backend(config.backend)
     import keras
 
-    from training.data import load_splits
+    from training.data import run_splits
     from training.evaluate import evaluate_model
     from training.plots import plot_run
     from training.report import write_report
     from training.run_paths import RunPaths
 
     paths = RunPaths(args.run_dir)
-    votes = Path(config.ferplus_votes) if config.ferplus_votes else None
-    splits = load_splits(args.data or Path(config.data), config.val_fraction, config.seed, votes)
+    splits = run_splits(config, args.data)
     model = keras.models.load_model(str(paths.best), compile=False)
     report = evaluate_model(
         model, splits.val, not args.no_flip_tta, args.tta_shift, config.targets, config.calibrate

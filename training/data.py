@@ -13,6 +13,7 @@ from tqdm import tqdm
 from training import ferplus
 from training.errors import TrainingError
 from training.labels import CROP_SIZE, EMOTIONS
+from training.recipe import TrainConfig
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif", ".tif", ".tiff"}
 CSV_HEADER = ("emotion", "pixels", "Usage")
@@ -208,6 +209,13 @@ def load_splits(
         splits.val.with_votes(ferplus.votes_for(splits.val.sources, source, by_file)),
         splits.val_source,
     )
+
+
+def run_splits(config: TrainConfig, data: Path | None = None) -> Splits:
+    """The splits a training run was made with (its data, or ``data`` instead; its validation
+    share and seed; its FER+ votes file, or the default place)."""
+    votes = Path(config.ferplus_votes) if config.ferplus_votes else None
+    return load_splits(data or Path(config.data), config.val_fraction, config.seed, votes)
 
 
 def _load_splits(source: Path, val_fraction: float, seed: int) -> Splits:

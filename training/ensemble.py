@@ -20,7 +20,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from training.data import Splits, load_splits
+from training.data import Splits, run_splits
 from training.errors import TrainingError
 from training.inference import INPUT_NAME
 from training.recipe import EnsembleRecipe, TrainConfig, member_configs
@@ -66,10 +66,7 @@ def load_members(recipe: EnsembleRecipe, run_dirs: Sequence[Path]) -> list[Membe
 def shared_val(members: Sequence[Member], data: Path | None) -> Splits:
     """The splits of the val faces every member was validated on (loaded per member: the split
     may depend on its seed); raises TrainingError if they differ."""
-    splits = [
-        load_splits(data or Path(m.config.data), m.config.val_fraction, m.config.seed)
-        for m in members
-    ]
+    splits = [run_splits(m.config, data) for m in members]
     first = splits[0]
     for other, member in zip(splits[1:], members[1:], strict=True):
         same = np.array_equal(first.val.images, other.val.images) and np.array_equal(

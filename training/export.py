@@ -246,7 +246,7 @@ def export_run(run_dir: Path, name: str | None = None, data: Path | None = None)
     numbers are the file's. Parity is checked on the first PARITY_FACES val faces of the run's
     data (or ``data``). Raises ExportError when parity fails, TrainingError for a missing run.
     """
-    from training.data import load_splits
+    from training.data import run_splits
 
     paths = RunPaths(run_dir)
     config = TrainConfig.load(paths.root)
@@ -254,7 +254,7 @@ def export_run(run_dir: Path, name: str | None = None, data: Path | None = None)
         raise TrainingError(f"{run_dir} has no evaluated best checkpoint to export yet")
     report = json.loads(paths.report_json.read_text())
     summary = json.loads(paths.summary.read_text()) if paths.summary.is_file() else {}
-    splits = load_splits(data or Path(config.data), config.val_fraction, config.seed)
+    splits = run_splits(config, data)
     prefix = "ferplus" if config.targets == "ferplus" else "fer"
     name = name or f"{prefix}-{config.backbone.replace('_', '-')}-{config.input_size}"
     model = keras.models.load_model(str(paths.best), compile=False)

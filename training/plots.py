@@ -41,9 +41,8 @@ def plot_history(history_csv: Path, out_dir: Path) -> list[Path]:
     return written
 
 
-def plot_confusion(part: dict[str, Any], path: Path, title: str) -> Path:
+def plot_confusion(report: dict[str, Any], path: Path, title: str) -> Path:
     """A row-normalised confusion matrix with counts in each cell, from a report part."""
-    report = part
     counts = np.array(report["confusion_matrix"], dtype=np.float64)
     share = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
     labels = report["labels"]

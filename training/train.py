@@ -23,7 +23,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from training.data import Splits, class_weights, load_splits
+from training.data import Splits, class_weights, run_splits
 from training.datasets import FaceBatches
 from training.errors import TrainingError
 from training.model import build_model, set_backbone_trainable
@@ -112,10 +112,6 @@ def _datasets(config: TrainConfig, splits: Splits) -> tuple[FaceBatches, FaceBat
         val.faces, config.batch_size, training=False, max_batches=limit, targets=val.targets
     )
     return train_batches, val_batches
-
-
-def _votes(config: TrainConfig) -> Path | None:
-    return Path(config.ferplus_votes) if config.ferplus_votes else None
 
 
 def _check_backend(config: TrainConfig) -> None:
@@ -346,7 +342,7 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
     keras.utils.set_random_seed(config.seed)
     started = time.monotonic()
 
-    splits = load_splits(Path(config.data), config.val_fraction, config.seed, _votes(config))
+    splits = run_splits(config)
     print(
         f"data: train {len(splits.train)} faces, val {len(splits.val)} faces ({splits.val_source})"
     )
