@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from service.detectors.onnx import Candidates, OnnxDetector, detector_session, framing_of
+from service.detectors.onnx import Candidates, OnnxDetector, detector_session
 from service.detectors.pyramid import padded
 from service.model_files import ANCHORS, NAME
 from service.sessions import ModelLoadError
@@ -111,11 +111,7 @@ class BlazeFaceDetector(OnnxDetector):
         if self._channels not in (1, 3):
             raise ModelLoadError(f"detector {path} wants {self._channels} input channels")
         self._anchor_cache: dict[tuple[int, int], np.ndarray] = {}
-        self.input_side = input_side
-        self.work_pixels = work_pixels
-        self.min_score = min_score
-        self.iou_threshold = iou_threshold
-        self.framing = framing_of(path, meta)
+        self._options(path, meta, min_score, input_side, work_pixels, iou_threshold)
 
     def _anchors(self, height: int, width: int) -> np.ndarray:
         key = (height, width)

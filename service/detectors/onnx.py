@@ -93,6 +93,22 @@ class OnnxDetector:
     native_face: int  # smallest face side (input pixels) the model finds reliably
     input_side: int
     work_pixels: int
+    min_score: float
+    iou_threshold: float
+
+    def _options(
+        self,
+        path: Path,
+        meta: dict[str, Any],
+        min_score: float,
+        input_side: int,
+        work_pixels: int,
+        iou_threshold: float,
+    ) -> None:
+        """What every keypoint detector keeps of its settings, and its framing from ``meta``."""
+        self.min_score, self.iou_threshold = min_score, iou_threshold
+        self.input_side, self.work_pixels = input_side, work_pixels
+        self.framing = framing_of(path, meta)
 
     def _tensor(self, image: np.ndarray) -> np.ndarray:
         raise NotImplementedError

@@ -16,7 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from service.detectors.onnx import Candidates, OnnxDetector, detector_session, framing_of
+from service.detectors.onnx import Candidates, OnnxDetector, detector_session
 from service.detectors.pyramid import padded
 from service.model_files import NAME, STRIDES
 from service.sessions import ModelLoadError
@@ -101,11 +101,7 @@ class YuNetDetector(OnnxDetector):
         self._input_name = model_input.name
         if model_input.shape[1] != 1:
             raise ModelLoadError(f"detector {path} wants {model_input.shape[1]} input channels")
-        self.input_side = input_side
-        self.work_pixels = work_pixels
-        self.min_score = min_score
-        self.iou_threshold = iou_threshold
-        self.framing = framing_of(path, meta)
+        self._options(path, meta, min_score, input_side, work_pixels, iou_threshold)
 
     def _tensor(self, image: np.ndarray) -> np.ndarray:
         """The model input (1, 1, H, W), pixel values 0-255, with ``image`` at its top left,
