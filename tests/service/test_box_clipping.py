@@ -28,8 +28,8 @@ from service.detectors.yunet import YuNetDetector
 from service.pipeline import Limits, analyze_bytes
 from tests.helpers.app import encode, post_image
 from tests.helpers.defaults import DNN, HAAR
+from tests.helpers.field_cases import FIELD_CASES
 
-FIELD_CASES = Path(__file__).resolve().parents[1] / "field_cases"
 LEFT_EDGE = FIELD_CASES / "face-at-left-edge-360x270.jpg"
 CUT_CORNER = FIELD_CASES / "face-cut-by-bottom-right-480x360.jpg"
 # The astronaut's face in scikit-image's 512x512 photo (eyebrows to chin), as in test_detector.

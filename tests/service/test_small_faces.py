@@ -4,10 +4,8 @@ cost bounded by FER_DETECTOR_WORK_PIXELS, while a webcam frame pays nothing extr
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import cv2
-import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
@@ -19,18 +17,11 @@ from service.detectors.pyramid import cost, plan
 from service.detectors.yunet import YuNetDetector
 from tests.helpers.app import post_image
 from tests.helpers.defaults import DNN
+from tests.helpers.field_cases import FIELD_CASES, read
 
-FIELD_CASES = Path(__file__).resolve().parents[1] / "field_cases"
 CLASS_PHOTO = FIELD_CASES / "class-photo-40-faces-1600x1000.jpg"
 CLASS_CENTRES = json.loads((FIELD_CASES / "class-photo-40-faces.json").read_text())["face_centers"]
 WORK = Settings().detector_work_pixels
-
-
-def read(path: Path, flags: int = cv2.IMREAD_COLOR) -> np.ndarray:
-    """A field-case image, which must decode."""
-    image = cv2.imread(str(path), flags)
-    assert image is not None, path
-    return image
 
 
 @pytest.fixture(scope="module", params=["blazeface", "yunet"])

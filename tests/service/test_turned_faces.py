@@ -4,8 +4,6 @@ detector cannot see turned are found by the rotation search."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import cv2
 import numpy as np
 import pytest
@@ -15,18 +13,11 @@ from devtools.crowds import crowd, paste_face
 from service.config import Settings
 from service.engine import Engine
 from tests.helpers.app import encode, make_client, post_image, wait_until_ready
+from tests.helpers.field_cases import FIELD_CASES, read
 
-FIELD_CASES = Path(__file__).resolve().parents[1] / "field_cases"
 UPRIGHT = FIELD_CASES / "face-upright-640x480.jpg"
 TURNED_90CW = FIELD_CASES / "face-turned-90cw-no-exif-480x640.jpg"
 TURNS = {90: cv2.ROTATE_90_CLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_COUNTERCLOCKWISE}
-
-
-def read(path: Path, flags: int = cv2.IMREAD_COLOR) -> np.ndarray:
-    """A field-case image, which must decode."""
-    image = cv2.imread(str(path), flags)
-    assert image is not None, path
-    return image
 
 
 @pytest.fixture(scope="module", params=["blazeface", "yunet"])
